@@ -1,0 +1,1 @@
+"""LightningModules, one per task family (causal_lm.py; shared parts in base.py)."""

@@ -1,0 +1,92 @@
+"""Load a pretrained model and its tokenizer from a hub id, a local directory, or ``tiny:<arch>``.
+
+Every path goes through ``from_pretrained``: a tiny offline model is first written to disk
+(:mod:`lightning_lora.tiny`) and then loaded by path exactly as a user's model would be.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from lightning_lora.errors import UserError
+from lightning_lora.tiny import resolve_tiny_spec
+
+DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16, "auto": "auto"}
+
+
+class BackboneError(UserError):
+    """A model or tokenizer could not be loaded because of the user's input."""
+
+
+def _check_source(name_or_path: str) -> str:
+    """A local directory, or a hub id; a path-like string that does not exist is an error here, not in transformers."""
+    resolved = resolve_tiny_spec(name_or_path)
+    local = Path(resolved).expanduser()
+    if local.exists():
+        return str(local)
+    if resolved.startswith((".", "/", "~")) or resolved.count("/") > 1:
+        raise BackboneError(f"Model path {resolved!r} (model.model_name_or_path) does not exist.")
+    return resolved
+
+
+def resolve_dtype(dtype: str) -> Any:
+    """Map a dtype name from the config to a torch dtype (or ``"auto"``)."""
+    if dtype not in DTYPES:
+        raise BackboneError(f"model.dtype {dtype!r} is not one of {', '.join(DTYPES)}.")
+    return DTYPES[dtype]
+
+
+def load_tokenizer(name_or_path: str, padding_side: str = "right"):
+    """Tokenizer with a pad token (the EOS token stands in when the model has none)."""
+    from transformers import AutoTokenizer
+
+    source = _check_source(name_or_path)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source)
+    except (OSError, ValueError) as err:
+        raise BackboneError(f"Could not load a tokenizer from {name_or_path!r}: {_first_line(err)}") from err
+    if tokenizer.pad_token is None:
+        if tokenizer.eos_token is None:
+            raise BackboneError(f"Tokenizer {name_or_path!r} has neither a pad nor an EOS token; add a pad token to it.")
+        tokenizer.pad_token = tokenizer.eos_token
+    tokenizer.padding_side = padding_side
+    return tokenizer
+
+
+def load_causal_lm(
+    name_or_path: str,
+    dtype: str = "float32",
+    attn_implementation: str | None = "sdpa",
+    quantization_config: Any = None,
+    pad_token_id: int | None = None,
+):
+    """``AutoModelForCausalLM.from_pretrained`` with a clear error for a bad name or path."""
+    from transformers import AutoModelForCausalLM
+
+    return _load(AutoModelForCausalLM, name_or_path, dtype, attn_implementation, quantization_config, pad_token_id)
+
+
+def _load(auto_class: Any, name_or_path: str, dtype: str, attn_implementation: str | None,
+          quantization_config: Any, pad_token_id: int | None, **kwargs: Any):
+    source = _check_source(name_or_path)
+    options: dict[str, Any] = {"dtype": resolve_dtype(dtype), **kwargs}
+    if attn_implementation:
+        options["attn_implementation"] = attn_implementation
+    if quantization_config is not None:
+        options["quantization_config"] = quantization_config
+    try:
+        model = auto_class.from_pretrained(source, **options)
+    except (OSError, ValueError) as err:
+        raise BackboneError(f"Could not load model {name_or_path!r}: {_first_line(err)}") from err
+    if pad_token_id is not None and getattr(model.config, "pad_token_id", None) is None:
+        model.config.pad_token_id = pad_token_id
+    return model
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__

@@ -1,0 +1,188 @@
+"""Score samples against problems in the sandbox: per-sample verdicts, per-problem counts, pass@k."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any, Sequence
+
+from tqdm import tqdm
+
+from lightning_lora.benchmark.extract import extract_code
+from lightning_lora.benchmark.passk import aggregate_pass_at_k
+from lightning_lora.benchmark.problems import Problem, ProblemSet
+from lightning_lora.benchmark.sandbox import STATUSES, SandboxConfig, isolation_level, run_function_test, run_stdio_test
+
+SEED_CONVENTION_NOTE = (
+    "The seed study's denominator: problems whose every sample had no code (or that have no sample) are "
+    "left out. Test mode as in summary.test_mode (the seed used public tests only: test_mode='public')."
+)
+
+
+def default_workers() -> int:
+    """Parallel programs: one per core, at most 4 (each run is a whole interpreter)."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def read_samples(path: str | Path) -> list[dict[str, Any]]:
+    """Read a samples jsonl (``{"task_id": str, "completion": str}`` per line) with one clear error per bad line."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"Samples file {path} does not exist.")
+    samples = []
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise ValueError(f"{path} line {lineno} is not valid JSON ({e.msg}).") from None
+            if not isinstance(obj, dict) or not isinstance(obj.get("task_id"), str):
+                raise ValueError(f"{path} line {lineno}: field 'task_id' is missing or not a string.")
+            if not isinstance(obj.get("completion"), str):
+                raise ValueError(f"{path} line {lineno}: field 'completion' is missing or not a string.")
+            samples.append(obj)
+    return samples
+
+
+def _score_sample(problem: Problem, completion: str, extract: bool, cfg: SandboxConfig) -> dict[str, Any]:
+    """Run one sample on its problem's tests, stopping at the first failure."""
+    if problem.kind == "function":
+        ex = run_function_test(problem.prompt, completion, problem.test or "", problem.entry_point or "", cfg)
+        failing = None if ex.status == "passed" else 0
+        return {"status": ex.status, "first_failing_test": failing, "detail": ex.detail,
+                "stderr_tail": ex.stderr_tail, "wall_time_s": round(ex.wall_time_s, 4)}
+    code = extract_code(completion) if extract else (completion if completion.strip() else None)
+    if code is None:
+        return {"status": "no_code", "first_failing_test": None, "detail": "no code in the completion",
+                "stderr_tail": "", "wall_time_s": 0.0}
+    wall = 0.0
+    for i, test in enumerate(problem.tests):
+        ex = run_stdio_test(code, test, cfg)
+        wall += ex.wall_time_s
+        if ex.status != "passed":
+            return {"status": ex.status, "first_failing_test": i, "detail": ex.detail,
+                    "stderr_tail": ex.stderr_tail, "wall_time_s": round(wall, 4)}
+    return {"status": "passed", "first_failing_test": None, "detail": "", "stderr_tail": "",
+            "wall_time_s": round(wall, 4)}
+
+
+def evaluate(
+    problems: ProblemSet | Sequence[Problem],
+    samples: Sequence[dict[str, Any]],
+    *,
+    k: Sequence[int] = (1,),
+    timeout_s: float = 10.0,
+    memory_mb: int = 1024,
+    workers: int | None = None,
+    extract: bool = True,
+    sandbox: SandboxConfig | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Score ``samples`` (``{"task_id", "completion"}`` dicts, several per task allowed) on ``problems``.
+
+    Args:
+        k: pass@k values to report; a k above some problem's sample count is reported as None.
+        timeout_s: wall-clock limit per program run (ignored when ``sandbox`` is given).
+        memory_mb: memory limit per program run (ignored when ``sandbox`` is given).
+        workers: programs run in parallel (default: :func:`default_workers`).
+        extract: stdin problems: take the code out of the reply with ``extract_code`` (False: run it raw).
+        sandbox: full sandbox settings, overriding ``timeout_s`` / ``memory_mb``.
+        progress: show a passed/total bar on stderr.
+
+    A sample passes only if every test passes. Problems without samples count as failures; the
+    seed study's convention (generation failures excluded) is reported beside, labelled.
+    """
+    cfg = sandbox or SandboxConfig(timeout_s=timeout_s, memory_mb=memory_mb)
+    problem_list = list(problems)
+    by_id = {p.task_id: p for p in problem_list}
+    if len(by_id) != len(problem_list):
+        raise ValueError("Problem task_ids must be unique.")
+    per_task: dict[str, list[int]] = defaultdict(list)
+    for i, s in enumerate(samples):
+        if s.get("task_id") not in by_id:
+            raise ValueError(f"Sample {i + 1} names task_id {s.get('task_id')!r}, which is not in the problem set.")
+        if not isinstance(s.get("completion"), str):
+            raise ValueError(f"Sample {i + 1} ({s['task_id']}) has no string 'completion'.")
+        per_task[s["task_id"]].append(i)
+
+    records: list[dict[str, Any] | None] = [None] * len(samples)
+    start = time.monotonic()
+    passed = 0
+    bar = tqdm(total=len(samples), desc="benchmark", unit="sample", file=sys.stderr, disable=not progress,
+               dynamic_ncols=True)
+    with ThreadPoolExecutor(max_workers=workers or default_workers()) as pool:
+        futures = {pool.submit(_score_sample, by_id[s["task_id"]], s["completion"], extract, cfg): i
+                   for i, s in enumerate(samples)}
+        for fut in as_completed(futures):
+            i = futures[fut]
+            task_id = samples[i]["task_id"]
+            records[i] = {"task_id": task_id, "sample_index": per_task[task_id].index(i), **fut.result()}
+            passed += records[i]["status"] == "passed"
+            bar.set_postfix_str(f"passed {passed}/{bar.n + 1}", refresh=False)
+            bar.update()
+    bar.close()
+    sample_records = [r for r in records if r is not None]
+
+    problem_records = []
+    for p in problem_list:
+        recs = [records[i] for i in per_task.get(p.task_id, [])]
+        n, c = len(recs), sum(r["status"] == "passed" for r in recs)
+        status = "passed" if c else (recs[0]["status"] if recs else "no_sample")
+        problem_records.append({"task_id": p.task_id, "passed": c > 0, "n": n, "c": c, "status": status})
+
+    counts = [(r["n"], r["c"]) for r in problem_records]
+    kept = [
+        (r["n"], r["c"]) for r in problem_records
+        if r["n"] and any(records[i]["status"] != "no_code" for i in per_task[r["task_id"]])
+    ]
+    by_status = Counter(r["status"] for r in sample_records)
+    ps = problems if isinstance(problems, ProblemSet) else None
+    summary = {
+        "pass@k": aggregate_pass_at_k(counts, k),
+        "num_problems": len(problem_list),
+        "num_samples": len(samples),
+        "problems_passed": sum(r["passed"] for r in problem_records),
+        "problems_without_samples": sum(r["n"] == 0 for r in problem_records),
+        "counts_by_status": {s: by_status.get(s, 0) for s in STATUSES},
+        "problem_set": ps.name if ps else "custom",
+        "test_mode": ps.test_mode if ps else "all",
+        "filters": ps.filters if ps else {},
+        "skipped_when_loading": ps.skipped if ps else {},
+        "isolation": isolation_level(cfg),
+        "sandbox": {"timeout_s": cfg.timeout_s, "memory_mb": cfg.memory_mb, "output_limit_mb": cfg.output_limit_mb,
+                    "max_pids": cfg.max_pids},
+        "pass@k_note": "Mean over all problems; a problem without samples counts as a failure. None: some "
+                       "problem has fewer samples than k.",
+        "seed_convention": {
+            "pass@k": aggregate_pass_at_k(kept, k),
+            "num_problems": len(kept),
+            "note": SEED_CONVENTION_NOTE,
+        },
+        "wall_time_s": round(time.monotonic() - start, 3),
+    }
+    return {"summary": summary, "problems": problem_records, "samples": sample_records}
+
+
+def write_results(path: str | Path, results: dict[str, Any]) -> Path:
+    """Write ``results`` as indented JSON, creating the parent directory."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def write_samples(path: str | Path, samples: Sequence[dict[str, Any]]) -> Path:
+    """Write samples as jsonl, re-scorable with :func:`read_samples` + :func:`evaluate`."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        for s in samples:
+            f.write(json.dumps(s) + "\n")
+    return path

@@ -1,0 +1,40 @@
+"""Where checkpoints live and how a ``--ckpt_path`` is resolved and inspected without building a model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from lightning_lora.errors import UserError
+
+CHECKPOINT_ROOT = Path("checkpoints")
+METADATA_KEY = "lightning_lora"
+
+
+def checkpoint_dir(run_name: str) -> Path:
+    """``checkpoints/<run_name>``."""
+    return CHECKPOINT_ROOT / run_name
+
+
+def resolve_ckpt_path(ckpt_path: str, run_name: str) -> Path:
+    """``last`` means ``checkpoints/<run_name>/last.ckpt``; a missing file is an error, never a silent fresh start."""
+    path = checkpoint_dir(run_name) / "last.ckpt" if ckpt_path == "last" else Path(ckpt_path).expanduser()
+    if not path.is_file():
+        hint = f" (run_name={run_name!r})" if ckpt_path == "last" else ""
+        raise UserError(f"--ckpt_path {ckpt_path}: no checkpoint at {path}{hint}.")
+    return path
+
+
+def load_checkpoint_file(path: str | Path) -> dict[str, Any]:
+    """Load a checkpoint on the CPU with ``weights_only=True``; an unreadable file is a user error."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # truncated, not a checkpoint, or pickled objects
+        raise UserError(f"Checkpoint {path} cannot be read: {(str(err).strip().splitlines() or [type(err).__name__])[0]}") from err
+
+
+def read_metadata(path: str | Path) -> dict[str, Any] | None:
+    """The lightning_lora metadata block of a checkpoint, or None for a foreign checkpoint."""
+    return load_checkpoint_file(path).get(METADATA_KEY)

@@ -1,0 +1,99 @@
+"""The command line: one LightningCLI subclass for fit / validate / test / predict, plus the other tools.
+
+``python -m lightning_lora fit --config configs/quickstart.yaml [--model.lora.r 4 ...]``
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+# Quieter, deterministic start-up: no tokenizer thread pools fighting the dataloader, no
+# deprecation chatter from jsonargparse on every run.
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("JSONARGPARSE_DEPRECATION_WARNINGS", "off")
+
+from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint  # noqa: E402
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI  # noqa: E402
+
+from lightning_lora.callbacks.throughput import TokenThroughput  # noqa: E402
+from lightning_lora.errors import UserError  # noqa: E402
+from lightning_lora.checkpoints import checkpoint_dir, read_metadata, resolve_ckpt_path  # noqa: E402
+
+TOOLS = ("benchmark",)
+
+
+class LightningLoraCLI(LightningCLI):
+    """LightningCLI with the project's defaults: run folders, checkpoint cadence, linked model name."""
+
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        parser.add_argument("--run_name", type=str, default="run",
+                            help="Name of the run: logs go to tb_logs/<run_name>/, checkpoints to checkpoints/<run_name>/.")
+        parser.add_argument("--eval_every_n_steps", type=int, default=20,
+                            help="Validate every this many optimizer steps (sets trainer.val_check_interval).")
+        parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
+        parser.set_defaults({
+            "checkpoint.every_n_train_steps": 20, "checkpoint.save_top_k": -1, "checkpoint.save_last": True,
+            "checkpoint.filename": "step{step:06d}", "checkpoint.auto_insert_metric_name": False,
+        })
+        parser.add_lightning_class_args(LearningRateMonitor, "lr_monitor")
+        parser.set_defaults({"lr_monitor.logging_interval": "step"})
+        parser.add_lightning_class_args(TokenThroughput, "throughput")
+        parser.link_arguments("model.init_args.model_name_or_path", "data.init_args.tokenizer_name_or_path")
+        parser.link_arguments("run_name", "checkpoint.dirpath", compute_fn=lambda name: str(checkpoint_dir(name)))
+        parser.link_arguments(("eval_every_n_steps", "trainer.accumulate_grad_batches"), "trainer.val_check_interval",
+                              compute_fn=lambda every, accumulate: every * (accumulate or 1))
+
+    def before_instantiate_classes(self) -> None:
+        config = self.config[self.subcommand] if self.subcommand else self.config
+        logger = config.trainer.logger
+        if _is_default_logger(logger):
+            ckpt_path = config.get("ckpt_path")
+            if ckpt_path:
+                config.ckpt_path = ckpt_path = str(resolve_ckpt_path(ckpt_path, config.run_name))
+            version = (read_metadata(ckpt_path) or {}).get("logger_version") if ckpt_path else None
+            config.trainer.logger = {
+                "class_path": "lightning.pytorch.loggers.TensorBoardLogger",
+                "init_args": {"save_dir": "tb_logs", "name": config.run_name, "version": version,
+                              "default_hp_metric": False},
+            }
+
+
+def _is_default_logger(logger: Any) -> bool:
+    return logger is None or logger is True
+
+
+def build_cli(args: list[str] | None = None, run: bool = True) -> LightningLoraCLI:
+    """Build (and by default run) the CLI; tests call this with a list of arguments."""
+    from lightning.pytorch import LightningDataModule
+
+    from lightning_lora.modules.base import AdaptedModule
+
+    return LightningLoraCLI(
+        AdaptedModule, LightningDataModule, subclass_mode_model=True, subclass_mode_data=True,
+        save_config_kwargs={"overwrite": True},
+        trainer_defaults={"check_val_every_n_epoch": None, "log_every_n_steps": 20},
+        args=args, run=run, parser_kwargs={"default_env": False},
+    )
+
+
+def main(args: list[str] | None = None) -> int:
+    """Entry point of ``python -m lightning_lora`` and the ``lightning-lora`` script."""
+    argv = list(sys.argv[1:] if args is None else args)
+    try:
+        if argv and argv[0] in TOOLS:
+            from lightning_lora.benchmark.cli import main as benchmark_main
+
+            return int(benchmark_main(argv[1:]) or 0)
+        build_cli(args)
+    except UserError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except FloatingPointError as err:
+        print(f"error: {err} Training stopped; the last checkpoint written before it is intact.", file=sys.stderr)
+        return 1
+    return 0
+
+
+__all__ = ["LightningLoraCLI", "build_cli", "main"]

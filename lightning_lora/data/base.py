@@ -1,0 +1,184 @@
+"""Shared data pipeline: load a source, check its schema, split, tokenize once (cached), collate.
+
+Subclasses say which fields they need and how one row becomes token ids; everything else lives here.
+Data modules know nothing about models beyond the tokenizer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import lightning as L
+import torch
+from torch.utils.data import DataLoader
+
+from lightning_lora.backbone import load_tokenizer
+from lightning_lora.data.sources import DataError, load_source
+
+IGNORE_INDEX = -100
+
+
+class BaseDataModule(L.LightningDataModule):
+    """Loads, validates, splits and tokenizes a dataset; batches are padded to the longest sample.
+
+    Args:
+        path: hub dataset id, local .jsonl/.json/.csv/.parquet file or dataset directory, or
+            ``synthetic:<name>`` for the generated offline data.
+        tokenizer_name_or_path: tokenizer to use; linked from ``model.model_name_or_path``.
+        config_name: dataset configuration name on the hub (``load_dataset(path, config_name)``).
+        split_field: column holding train/valid/test; used when present, else a seeded split.
+        val_fraction: share of the training rows held out for validation when no split exists.
+        seed: seed for the split and the shuffling.
+        max_length: samples are truncated to this many tokens.
+        batch_size: training batch size per device.
+        eval_batch_size: validation/test batch size (defaults to ``batch_size``).
+        num_workers: dataloader worker processes.
+        max_samples: keep at most this many rows per split (quick experiments).
+    """
+
+    #: Fields every row must have; subclasses override.
+    required_fields: tuple[str, ...] = ()
+
+    def __init__(
+        self,
+        path: str,
+        tokenizer_name_or_path: str = "",
+        config_name: str | None = None,
+        split_field: str = "split",
+        val_fraction: float = 0.1,
+        seed: int = 42,
+        max_length: int = 1024,
+        batch_size: int = 8,
+        eval_batch_size: int | None = None,
+        num_workers: int = 0,
+        max_samples: int | None = None,
+    ) -> None:
+        super().__init__()
+        if not 0.0 < val_fraction < 1.0:
+            raise DataError(f"data.val_fraction must be between 0 and 1, got {val_fraction}.")
+        if max_length < 2:
+            raise DataError(f"data.max_length must be at least 2, got {max_length}.")
+        if batch_size < 1:
+            raise DataError(f"data.batch_size must be positive, got {batch_size}.")
+        self.path = path
+        self.tokenizer_name_or_path = tokenizer_name_or_path
+        self.config_name = config_name
+        self.split_field = split_field
+        self.val_fraction = val_fraction
+        self.seed = seed
+        self.max_length = max_length
+        self.batch_size = batch_size
+        self.eval_batch_size = eval_batch_size or batch_size
+        self.num_workers = num_workers
+        self.max_samples = max_samples
+        self._tokenizer = None
+        self.splits: dict[str, Any] = {}
+        self.raw_splits: dict[str, Any] = {}
+        self.dropped: dict[str, int] = {}
+
+    # -- hooks for subclasses -------------------------------------------------------------------
+    def tokenize_row(self, row: dict[str, Any]) -> dict[str, list[int]]:
+        """Turn one row into ``input_ids`` and ``labels`` (-100 where no loss is taken)."""
+        raise NotImplementedError
+
+    def settings(self) -> dict[str, Any]:
+        """Everything besides the source and tokenizer that changes the tokenized data (cache key)."""
+        return {"max_length": self.max_length}
+
+    def check_rows(self, split: str, dataset: Any) -> None:
+        """Validate values beyond field presence (labels in range, ...); raise :class:`DataError`."""
+
+    # -- pipeline -------------------------------------------------------------------------------
+    @property
+    def tokenizer(self):
+        if self._tokenizer is None:
+            if not self.tokenizer_name_or_path:
+                raise DataError("data.tokenizer_name_or_path is empty; it is normally linked from model.model_name_or_path.")
+            self._tokenizer = load_tokenizer(self.tokenizer_name_or_path)
+        return self._tokenizer
+
+    def prepare_data(self) -> None:
+        # Rank zero tokenizes first so the other ranks find the cache.
+        self._build()
+
+    def setup(self, stage: str | None = None) -> None:
+        if not self.splits:
+            self._build()
+
+    def _build(self) -> None:
+        raw = load_source(self.path, self.config_name, self.split_field, self.val_fraction, self.seed)
+        for split, dataset in raw.items():
+            missing = [f for f in self.required_fields if f not in dataset.column_names]
+            if missing:
+                raise DataError(
+                    f"{self.path} ({split} split) has no field {', '.join(repr(m) for m in missing)}; "
+                    f"its fields are {', '.join(dataset.column_names)}."
+                )
+            if len(dataset) == 0:
+                raise DataError(f"{self.path} has no rows in its {split} split.")
+            if self.max_samples is not None:
+                dataset = dataset.select(range(min(self.max_samples, len(dataset))))
+            self.check_rows(split, dataset)
+            self.raw_splits[split] = dataset
+            self.splits[split] = self._tokenize(split, dataset)
+
+    def _cache_key(self, dataset: Any) -> str:
+        tok = self.tokenizer
+        parts = [getattr(dataset, "_fingerprint", ""), type(self).__name__, repr(sorted(self.settings().items())),
+                 tok.name_or_path, str(len(tok)), str(getattr(tok, "chat_template", "")), str(tok.eos_token)]
+        return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+
+    def _tokenize(self, split: str, dataset: Any) -> Any:
+        tokenized = dataset.map(
+            self.tokenize_row, remove_columns=dataset.column_names, new_fingerprint=self._cache_key(dataset),
+            desc=f"Tokenizing {split}",
+        )
+        before = len(tokenized)
+        kept = tokenized.filter(lambda row: any(label != IGNORE_INDEX for label in row["labels"]),
+                                new_fingerprint=self._cache_key(dataset) + "-kept", desc=f"Dropping empty {split} samples")
+        self.dropped[split] = before - len(kept)
+        if self.dropped[split]:
+            print(f"[lightning_lora] {split}: dropped {self.dropped[split]} of {before} samples with no target "
+                  f"tokens left after truncation to data.max_length={self.max_length}.")
+        if len(kept) == 0:
+            raise DataError(
+                f"Every {split} sample of {self.path} lost all its target tokens to truncation at "
+                f"data.max_length={self.max_length}; raise data.max_length."
+            )
+        return kept.with_format("python")
+
+    # -- loaders --------------------------------------------------------------------------------
+    def collate(self, rows: list[dict[str, list[int]]]) -> dict[str, torch.Tensor]:
+        """Pad to the longest row of the batch (never to max_length); pad labels are -100."""
+        width = max(len(r["input_ids"]) for r in rows)
+        pad_id = self.tokenizer.pad_token_id
+        input_ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+        labels = torch.full((len(rows), width), IGNORE_INDEX, dtype=torch.long)
+        attention_mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for i, row in enumerate(rows):
+            n = len(row["input_ids"])
+            input_ids[i, :n] = torch.tensor(row["input_ids"])
+            labels[i, :n] = torch.tensor(row["labels"])
+            attention_mask[i, :n] = 1
+        return {"input_ids": input_ids, "attention_mask": attention_mask, "labels": labels}
+
+    def _loader(self, split: str, shuffle: bool) -> DataLoader:
+        if split not in self.splits:
+            raise DataError(f"{self.path} has no {split} split (found: {', '.join(self.splits)}).")
+        generator = torch.Generator().manual_seed(self.seed)
+        return DataLoader(
+            self.splits[split], batch_size=self.batch_size if shuffle else self.eval_batch_size, shuffle=shuffle,
+            collate_fn=self.collate, num_workers=self.num_workers, generator=generator if shuffle else None,
+            persistent_workers=self.num_workers > 0,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("validation", shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test" if "test" in self.splits else "validation", shuffle=False)
+

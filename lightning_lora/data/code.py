@@ -1,0 +1,65 @@
+"""Code SFT data (CodeGen-Deep/Diverse schema: ``input``, ``solution``, ``output``, ``split``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lightning_lora.data.base import IGNORE_INDEX, BaseDataModule
+from lightning_lora.data.sources import DataError
+from lightning_lora.prompting import build_completion, build_prompt, has_chat_template
+
+MODES = ("solution", "prompt_solution")
+
+
+class CodeSFTDataModule(BaseDataModule):
+    """Supervised fine-tuning on code.
+
+    Args:
+        mode: ``solution`` trains on the solution text alone (the seed study's setting);
+            ``prompt_solution`` renders prompt and solution through the chat template and masks
+            the prompt out of the loss.
+        prompt_field: column with the problem statement.
+        solution_field: column with the target text (``solution`` for code only, ``output`` for
+            reasoning + code).
+        system_prompt: system message for ``prompt_solution`` (also used by the benchmark).
+        **kwargs: see :class:`~lightning_lora.data.base.BaseDataModule`.
+    """
+
+    def __init__(
+        self,
+        path: str = "Naholav/CodeGen-Deep-5K",
+        mode: str = "solution",
+        prompt_field: str = "input",
+        solution_field: str = "solution",
+        system_prompt: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(path=path, **kwargs)
+        if mode not in MODES:
+            raise DataError(f"data.mode must be one of {', '.join(MODES)}, got {mode!r}.")
+        self.mode = mode
+        self.prompt_field = prompt_field
+        self.solution_field = solution_field
+        self.system_prompt = system_prompt
+        self.required_fields = (solution_field,) if mode == "solution" else (prompt_field, solution_field)
+
+    def settings(self) -> dict[str, Any]:
+        return {"max_length": self.max_length, "mode": self.mode, "prompt_field": self.prompt_field,
+                "solution_field": self.solution_field, "system_prompt": self.system_prompt}
+
+    def tokenize_row(self, row: dict[str, Any]) -> dict[str, list[int]]:
+        tok = self.tokenizer
+        solution = row[self.solution_field] or ""
+        if self.mode == "solution":
+            ids = tok(solution, add_special_tokens=True)["input_ids"]
+            if tok.eos_token_id is not None:
+                ids = ids + [tok.eos_token_id]
+            ids = ids[: self.max_length]
+            return {"input_ids": ids, "labels": list(ids)}
+        prompt = row[self.prompt_field] or ""
+        prompt_ids = tok(build_prompt(tok, prompt, self.system_prompt),
+                         add_special_tokens=not has_chat_template(tok))["input_ids"]
+        answer_ids = tok(build_completion(tok, prompt, solution, self.system_prompt), add_special_tokens=False)["input_ids"]
+        ids = (prompt_ids + answer_ids)[: self.max_length]
+        labels = ([IGNORE_INDEX] * len(prompt_ids) + answer_ids)[: self.max_length]
+        return {"input_ids": ids, "labels": labels}

@@ -1,0 +1,100 @@
+"""Turn a ``data.path`` into named splits: hub id, local file or directory, or generated data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from lightning_lora.errors import UserError
+from lightning_lora.tiny import default_cache_dir
+
+#: Split names in the wild, mapped to the three we use.
+SPLIT_ALIASES = {
+    "train": "train",
+    "validation": "validation", "valid": "validation", "val": "validation", "dev": "validation",
+    "test": "test",
+}
+FILE_BUILDERS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
+
+
+class DataError(UserError):
+    """The data the user pointed at cannot be used; the message names the file, field or option."""
+
+
+def _synthetic_file(name: str) -> Path:
+    from lightning_lora.data import synthetic
+
+    generators = {"code": synthetic.code_sft_rows}
+    if name not in generators:
+        raise DataError(f"data.path 'synthetic:{name}' is unknown; choose one of: "
+                        + ", ".join(f"synthetic:{n}" for n in generators) + ".")
+    path = default_cache_dir() / "data" / f"synthetic-{name}.jsonl"
+    if not path.exists():
+        synthetic.write_jsonl(generators[name](), path)
+    return path
+
+
+def _load_raw(path: str, config_name: str | None) -> Any:
+    import datasets
+
+    if path.startswith("synthetic:"):
+        path = str(_synthetic_file(path.split(":", 1)[1]))
+    local = Path(path).expanduser()
+    try:
+        if local.is_file():
+            if not local.read_bytes()[:4096].strip():
+                raise DataError(f"Data file {path} (data.path) is empty.")
+            builder = FILE_BUILDERS.get(local.suffix.lower())
+            if builder is None:
+                raise DataError(f"Data file {path} has suffix {local.suffix!r}; use one of {', '.join(FILE_BUILDERS)}.")
+            return datasets.load_dataset(builder, data_files={"train": str(local)})
+        if local.is_dir():
+            if (local / "dataset_dict.json").exists() or (local / "dataset_info.json").exists():
+                loaded = datasets.load_from_disk(str(local))
+                return loaded if isinstance(loaded, datasets.DatasetDict) else datasets.DatasetDict({"train": loaded})
+            return datasets.load_dataset(str(local), config_name)
+        if path.startswith((".", "/", "~")) or Path(path).suffix.lower() in FILE_BUILDERS:
+            raise DataError(f"Data file {path} (data.path) does not exist.")
+        return datasets.load_dataset(path, config_name)
+    except DataError:
+        raise
+    except Exception as err:  # datasets raises many types; the user needs one sentence
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise DataError(f"Could not load data.path {path!r}: {first}") from err
+
+
+def load_source(path: str, config_name: str | None, split_field: str, val_fraction: float, seed: int) -> dict[str, Any]:
+    """Load ``path`` and return ``{"train": ds, "validation": ds[, "test": ds]}``.
+
+    A dataset's own splits are used when it has them; otherwise rows are split by ``split_field``
+    when that column exists; otherwise a seeded ``val_fraction`` of the rows becomes validation.
+    """
+    raw = _load_raw(path, config_name)
+    splits: dict[str, Any] = {}
+    for name, dataset in raw.items():
+        canonical = SPLIT_ALIASES.get(name)
+        if canonical and canonical not in splits:
+            splits[canonical] = dataset
+    if "train" not in splits:
+        raise DataError(f"{path} has no train split (found: {', '.join(raw.keys())}).")
+    train = splits["train"]
+    if len(splits) == 1 and split_field in train.column_names:
+        values = train[split_field]
+        unknown = sorted({str(v) for v in values} - set(SPLIT_ALIASES))
+        if unknown:
+            raise DataError(f"{path}: field {split_field!r} has values {', '.join(unknown)}; "
+                            f"expected {', '.join(SPLIT_ALIASES)}.")
+        by_split: dict[str, list[int]] = {}
+        for index, value in enumerate(values):
+            by_split.setdefault(SPLIT_ALIASES[str(value)], []).append(index)
+        splits = {name: train.select(indices) for name, indices in by_split.items()}
+        if "train" not in splits:
+            raise DataError(f"{path}: no row has {split_field}='train'.")
+    if len(splits["train"]) == 0:
+        raise DataError(f"{path} has no rows.")
+    if "validation" not in splits:
+        if len(splits["train"]) < 2:
+            raise DataError(f"{path} has {len(splits['train'])} row(s); at least 2 are needed to hold out a validation split.")
+        parts = splits["train"].train_test_split(test_size=val_fraction, seed=seed)
+        splits["train"], splits["validation"] = parts["train"], parts["test"]
+    return splits

@@ -1,0 +1,184 @@
+"""What every task module shares: the adapted model, optimizer + schedule, lean self-checking checkpoints."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.pytorch.utilities import rank_zero_info
+
+from lightning_lora.checkpoints import METADATA_KEY
+from lightning_lora.errors import UserError
+from lightning_lora.methods import LoraArgs, apply_method, method_metadata, parameter_report, trainable_keys
+
+SCHEDULERS = ("cosine", "linear", "constant")
+
+
+class CheckpointMismatchError(UserError):
+    """A checkpoint does not belong to the model the config builds."""
+
+
+@dataclass
+class OptimizerArgs:
+    """AdamW and its learning-rate schedule.
+
+    Args:
+        lr: peak learning rate.
+        weight_decay: AdamW weight decay, applied to matrices only (not to biases and norms).
+        betas: AdamW betas.
+        eps: AdamW epsilon.
+        scheduler: ``cosine`` or ``linear`` decay to zero after warmup, or ``constant`` after warmup.
+        warmup_steps: optimizer steps of linear warmup from zero.
+    """
+
+    lr: float = 2e-4
+    weight_decay: float = 0.0
+    betas: tuple[float, float] = (0.9, 0.999)
+    eps: float = 1e-8
+    scheduler: str = "cosine"
+    warmup_steps: int = 0
+
+    def __post_init__(self) -> None:
+        if self.lr <= 0:
+            raise UserError(f"model.optimizer.lr must be positive, got {self.lr}.")
+        if self.scheduler not in SCHEDULERS:
+            raise UserError(f"model.optimizer.scheduler must be one of {', '.join(SCHEDULERS)}, got {self.scheduler!r}.")
+        if self.warmup_steps < 0:
+            raise UserError(f"model.optimizer.warmup_steps must be >= 0, got {self.warmup_steps}.")
+
+
+class AdaptedModule(L.LightningModule):
+    """Holds ``self.model`` (a Hugging Face model with a fine-tuning method applied).
+
+    Subclasses load the backbone in :meth:`load_backbone` and implement the steps. Checkpoints
+    keep only trainable weights plus a metadata block that is checked when loading.
+    """
+
+    task_type = "CAUSAL_LM"
+
+    def __init__(
+        self,
+        model_name_or_path: str,
+        method: str = "lora",
+        lora: LoraArgs = LoraArgs(),
+        optimizer: OptimizerArgs = OptimizerArgs(),
+        dtype: str = "float32",
+        attn_implementation: str | None = "sdpa",
+        gradient_checkpointing: bool = False,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters({
+            "model_name_or_path": model_name_or_path, "method": method, "lora": asdict(lora),
+            "optimizer": asdict(optimizer), "dtype": dtype, "attn_implementation": attn_implementation,
+            "gradient_checkpointing": gradient_checkpointing,
+        })
+        self.model_name_or_path = model_name_or_path
+        self.method = method
+        self.lora = lora
+        self.optimizer_args = optimizer
+        backbone = self.load_backbone(model_name_or_path, dtype, attn_implementation)
+        self.base_fingerprint = _fingerprint(model_name_or_path, backbone)
+        if gradient_checkpointing:
+            # Non-reentrant checkpointing keeps gradients flowing into adapters whose inputs are frozen.
+            backbone.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+            backbone.config.use_cache = False
+        self.model = apply_method(backbone, method, lora, self.task_type)
+        self.model.train()  # from_pretrained returns eval mode; dropout must be live in training
+        self.params = parameter_report(self.model)
+        # The checkpoint holds trainable weights only; key checking is done in on_load_checkpoint.
+        self.strict_loading = False
+
+    def load_backbone(self, model_name_or_path: str, dtype: str, attn_implementation: str | None) -> torch.nn.Module:
+        raise NotImplementedError
+
+    # -- parameters -----------------------------------------------------------------------------
+    def on_fit_start(self) -> None:
+        p = self.params
+        rank_zero_info(f"[lightning_lora] method={self.method}: {p['trainable_params']:,} trainable of "
+                       f"{p['total_params']:,} parameters ({p['trainable_percent']:.3f}%), "
+                       f"{p['trainable_bytes'] / 2**20:.2f} MiB trainable.")
+        if self.logger is not None:
+            self.logger.log_metrics({f"params/{k}": float(v) for k, v in p.items()}, step=self.global_step)
+        log_dir = self.trainer.log_dir
+        if self.trainer.is_global_zero and log_dir:
+            Path(log_dir).mkdir(parents=True, exist_ok=True)
+            (Path(log_dir) / "params.json").write_text(json.dumps({"method": self.method, **p}, indent=2) + "\n")
+
+    # -- optimisation ---------------------------------------------------------------------------
+    def configure_optimizers(self) -> Any:
+        from transformers import get_scheduler
+
+        args = self.optimizer_args
+        trainable = [(n, p) for n, p in self.model.named_parameters() if p.requires_grad]
+        if not trainable:
+            raise UserError(f"model.method {self.method!r} leaves no parameter trainable; nothing to fit.")
+        decay = [p for n, p in trainable if p.ndim >= 2]
+        no_decay = [p for n, p in trainable if p.ndim < 2]
+        optimizer = torch.optim.AdamW(
+            [{"params": decay, "weight_decay": args.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+            lr=args.lr, betas=args.betas, eps=args.eps,
+        )
+        name = "constant_with_warmup" if args.scheduler == "constant" else args.scheduler
+        total = int(self.trainer.estimated_stepping_batches)
+        scheduler = get_scheduler(name, optimizer, num_warmup_steps=args.warmup_steps, num_training_steps=total)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+    # -- checkpoints ----------------------------------------------------------------------------
+    def checkpoint_metadata(self) -> dict[str, Any]:
+        """Primitive description of what a checkpoint of this module belongs to."""
+        return {"base_model": self.base_fingerprint, **method_metadata(self.method, self.lora),
+                "task_type": self.task_type, "trainable_keys": self._trainable_state_keys(),
+                "logger_version": getattr(self.logger, "version", None) if self._trainer is not None else None}
+
+    def _trainable_state_keys(self) -> list[str]:
+        return [f"model.{k}" for k in trainable_keys(self.model)]
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        keep = set(self._trainable_state_keys())
+        checkpoint["state_dict"] = {k: v for k, v in checkpoint["state_dict"].items() if k in keep}
+        checkpoint[METADATA_KEY] = self.checkpoint_metadata()
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        check_checkpoint(checkpoint, self.checkpoint_metadata())
+
+
+def check_checkpoint(checkpoint: dict[str, Any], expected: dict[str, Any]) -> None:
+    """Refuse a checkpoint whose base model, method or trainable keys differ from ``expected``, by name."""
+    found = checkpoint.get(METADATA_KEY)
+    if found is None:
+        raise CheckpointMismatchError("The checkpoint has no lightning_lora metadata block; it was not written by lightning_lora.")
+    base_found, base_expected = found["base_model"], expected["base_model"]
+    for key in ("model_type", "num_parameters"):
+        if base_found.get(key) != base_expected.get(key):
+            raise CheckpointMismatchError(
+                f"The checkpoint was trained on base model {base_found['name']!r} ({key}={base_found.get(key)}), "
+                f"but the config builds {base_expected['name']!r} ({key}={base_expected.get(key)})."
+            )
+    if found.get("method") != expected["method"]:
+        raise CheckpointMismatchError(
+            f"The checkpoint was trained with model.method={found.get('method')!r}, the config says {expected['method']!r}."
+        )
+    if found.get("lora") != expected.get("lora"):
+        diffs = [f"{k}: checkpoint {found['lora'].get(k)!r} vs config {v!r}"
+                 for k, v in (expected.get("lora") or {}).items() if (found.get("lora") or {}).get(k) != v]
+        raise CheckpointMismatchError("The checkpoint's LoRA settings differ from the config's: model.lora." + "; model.lora.".join(diffs) + ".")
+    keys = set(checkpoint.get("state_dict", {}))
+    wanted = set(expected["trainable_keys"])
+    if keys != wanted:
+        missing, unexpected = sorted(wanted - keys), sorted(keys - wanted)
+        detail = []
+        if missing:
+            detail.append(f"{len(missing)} missing (e.g. {missing[0]})")
+        if unexpected:
+            detail.append(f"{len(unexpected)} unexpected (e.g. {unexpected[0]})")
+        raise CheckpointMismatchError("The checkpoint's weights do not match the model's trainable parameters: " + ", ".join(detail) + ".")
+
+
+def _fingerprint(name: str, model: torch.nn.Module) -> dict[str, Any]:
+    config = getattr(model, "config", None)
+    return {"name": name, "model_type": getattr(config, "model_type", type(model).__name__),
+            "num_parameters": sum(p.numel() for p in model.parameters())}
