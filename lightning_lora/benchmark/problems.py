@@ -333,20 +333,21 @@ def load_problems(spec: str | Path, **filters: Any) -> ProblemSet:
         preset = dict(PRESETS[spec])
         inner = preset.pop("spec")
         return load_problems(inner, **{**preset, **filters, "name": filters.get("name", spec)})
-    if spec == "humaneval":
-        if set(filters) - {"test_mode", "name"}:
-            raise ValueError(f"HumanEval takes no filters, got {sorted(filters)}.")
-        return load_humaneval()
     if spec == "livecodebench" or spec.startswith("livecodebench:"):
-        source = spec.partition(":")[2] or LCB_HUB_ID
-        return load_livecodebench(source, **filters)
-    path = Path(spec)
-    if path.suffix in (".jsonl", ".gz") or path.exists():
-        unknown = set(filters) - {"test_mode", "name"}
-        if unknown:
-            raise ValueError(f"A local jsonl problem file takes no filters, got {sorted(unknown)}.")
-        return load_jsonl(path)
-    raise ValueError(
-        f"Unknown problem set {spec!r}: give a .jsonl path, 'humaneval', 'livecodebench[:<path or hub id>]' "
-        f"or one of {sorted(PRESETS)}."
-    )
+        return load_livecodebench(spec.partition(":")[2] or LCB_HUB_ID, **filters)
+    name = filters.pop("name", None)
+    if filters.pop("test_mode", "all") != "all":
+        raise ValueError("test_mode='public' applies to LiveCodeBench only (other sets have one list of tests).")
+    if filters:
+        raise ValueError(f"Only LiveCodeBench takes filters, got {sorted(filters)} for {spec!r}.")
+    if spec == "humaneval":
+        problem_set = load_humaneval()
+    elif Path(spec).suffix in (".jsonl", ".gz") or Path(spec).is_file():
+        problem_set = load_jsonl(spec)
+    else:
+        raise ValueError(
+            f"Unknown problem set {spec!r}: give a .jsonl path, 'humaneval', 'livecodebench[:<path or hub id>]' "
+            f"or one of {sorted(PRESETS)}."
+        )
+    problem_set.name = name or problem_set.name
+    return problem_set

@@ -99,6 +99,10 @@ def evaluate(
     A sample passes only if every test passes. Problems without samples count as failures; the
     seed study's convention (generation failures excluded) is reported beside, labelled.
     """
+    if workers is not None and workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}.")
+    if not k or any(int(x) < 1 for x in k):
+        raise ValueError(f"k must list values of at least 1, got {list(k)}.")
     cfg = sandbox or SandboxConfig(timeout_s=timeout_s, memory_mb=memory_mb)
     problem_list = list(problems)
     by_id = {p.task_id: p for p in problem_list}
