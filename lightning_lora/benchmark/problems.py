@@ -323,16 +323,18 @@ def load_problems(spec: str | Path, **filters: Any) -> ProblemSet:
     Args:
         spec: a path to a ``.jsonl`` of stdin problems; ``"humaneval"``; ``"livecodebench"`` (hub id
             ``livecodebench/code_generation_lite``); ``"livecodebench:<path or hub id>"``; or a preset
-            name from :data:`PRESETS` (``"lcb-atcoder-easy"``).
+            name from :data:`PRESETS` (``"lcb-atcoder-easy"``), optionally ``"<preset>:<path or hub id>"``
+            to read the preset's rows from a local copy.
         **filters: LiveCodeBench options (platform, difficulty, start_date, end_date, test_mode,
             version_tag); a preset's values are defaults that these override. Unset (None) ones are ignored.
     """
     spec = str(spec)
     filters = {k: v for k, v in filters.items() if v is not None}
-    if spec in PRESETS:
-        preset = dict(PRESETS[spec])
-        inner = preset.pop("spec")
-        return load_problems(inner, **{**preset, **filters, "name": filters.get("name", spec)})
+    preset_name, _, source = spec.partition(":")
+    if preset_name in PRESETS:
+        preset = dict(PRESETS[preset_name])
+        inner = preset.pop("spec") + (f":{source}" if source else "")
+        return load_problems(inner, **{**preset, **filters, "name": filters.get("name", preset_name)})
     if spec == "livecodebench" or spec.startswith("livecodebench:"):
         return load_livecodebench(spec.partition(":")[2] or LCB_HUB_ID, **filters)
     name = filters.pop("name", None)

@@ -39,6 +39,7 @@ STATUSES: tuple[str, ...] = ("passed", "wrong_answer", "runtime_error", "timeout
 Isolation = Literal["auto", "bubblewrap", "process-group"]
 
 _MARKER_ENV = "LL_SANDBOX_RUN"
+_TOP_PREFIX = "lightning_lora_sandbox-"
 _CGROUP_JOIN_FAILED = 125
 _STDERR_TAIL = 500
 
@@ -55,6 +56,7 @@ class SandboxConfig:
         max_pids: processes + threads per run (cgroup pids.max; without a cgroup nothing enforces it for root).
         tmpfs_mb: size of the sandbox's ``/work`` and ``/tmp`` (bubblewrap only; counted in the memory cgroup).
         isolation: "auto" (bubblewrap when it works, else process-group), or force one.
+        use_cgroup: put each run in its own cgroup when this machine lets us (False: never touch cgroups).
         python: interpreter for the programs; default: the base interpreter of this Python (not its venv,
             so the project's packages are invisible to programs; the standard library is all they get).
     """
@@ -66,6 +68,7 @@ class SandboxConfig:
     max_pids: int = 64
     tmpfs_mb: int = 64
     isolation: Isolation = "auto"
+    use_cgroup: bool = True
     python: str | None = None
 
     def __post_init__(self) -> None:
@@ -203,7 +206,9 @@ def _make_top(base: Path, settings: dict[str, str], enable: list[str] | None = N
 
     ``enable``: v2 controllers to switch on for the children (fails where ``base`` holds processes).
     """
-    top = base / "lightning_lora_sandbox"
+    _remove_stale(base)
+    # One directory per process: another process's exit handler must not remove a directory in use.
+    top = base / f"{_TOP_PREFIX}{os.getpid()}"
     try:
         top.mkdir(exist_ok=True)
         atexit.register(_rmdir_quietly, top)
@@ -226,6 +231,21 @@ def _rmdir_quietly(path: Path) -> None:
         path.rmdir()
     except OSError:
         pass
+
+
+def _remove_stale(base: Path) -> None:
+    """Remove empty cgroup directories left by processes of ours that are gone (killed before exit)."""
+    try:
+        tops = [p for p in base.iterdir() if p.name.startswith(_TOP_PREFIX)]
+    except OSError:
+        return
+    for top in tops:
+        pid = top.name[len(_TOP_PREFIX):]
+        if not pid.isdigit() or Path(f"/proc/{pid}").exists():
+            continue
+        for run in top.glob("run-*"):
+            _rmdir_quietly(run)
+        _rmdir_quietly(top)
 
 
 @functools.lru_cache(maxsize=None)
@@ -347,10 +367,11 @@ def _use_bwrap(cfg: SandboxConfig) -> bool:
 def isolation_level(config: SandboxConfig | None = None) -> str:
     """Plain words for the isolation a run with ``config`` gets on this machine; stored in the results."""
     cfg = config or SandboxConfig()
-    cg = _probe_cgroup()
+    cg = _probe_cgroup() if cfg.use_cgroup else None
     rl = "rlimits(cpu,as,fsize,nofile)"
     if cg is None:
-        cgroup = "no cgroup: pids and total memory unbounded"
+        why = "disabled by config" if not cfg.use_cgroup else "none writable here"
+        cgroup = f"no cgroup ({why}): pids and total memory unbounded"
     else:
         cgroup = f"cgroup-v{cg.version}(pids.max={cfg.max_pids}" + (",memory" if cg.memory else "") + ")"
     if _use_bwrap(cfg):
@@ -401,7 +422,7 @@ def run_program(code: str, stdin: str = "", config: SandboxConfig | None = None)
     cfg = config or SandboxConfig()
     python = cfg.python or base_interpreter()
     bwrap = _use_bwrap(cfg)
-    cg_root = _probe_cgroup()
+    cg_root = _probe_cgroup() if cfg.use_cgroup else None
     marker = uuid.uuid4().hex
     cap = cfg.output_limit_mb * 2**20
     with tempfile.TemporaryDirectory(prefix="ll-sandbox-") as tmp:
