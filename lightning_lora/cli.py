@@ -45,6 +45,11 @@ class LightningLoraCLI(LightningCLI):
         parser.link_arguments(("eval_every_n_steps", "trainer.accumulate_grad_batches"), "trainer.val_check_interval",
                               compute_fn=lambda every, accumulate: every * (accumulate or 1))
 
+    def _parse_ckpt_path(self) -> None:
+        # Lightning would overwrite the model config with the checkpoint's hyperparameters, silently
+        # hiding a mismatch. The config stays authoritative; the module refuses a mismatched checkpoint by name.
+        return
+
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand] if self.subcommand else self.config
         logger = config.trainer.logger

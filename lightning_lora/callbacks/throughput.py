@@ -6,7 +6,6 @@ import time
 from typing import Any
 
 import lightning as L
-import torch
 
 
 class TokenThroughput(L.Callback):
@@ -31,17 +30,24 @@ class TokenThroughput(L.Callback):
         self._tokens += int(batch["attention_mask"].sum())
         self._targets += int((batch["labels"] != -100).sum())
         self._batches += 1
-        if self._batches < self.window or self._start is None:
-            return
-        elapsed = time.perf_counter() - self._start
-        world = trainer.world_size
-        pl_module.log_dict(
-            {"train/tokens_per_sec": torch.tensor(self._tokens * world / elapsed),
-             "train/target_tokens_per_sec": torch.tensor(self._targets * world / elapsed)},
-            on_step=True, on_epoch=False, prog_bar=False,
-        )
-        self._start, self._tokens, self._targets, self._batches = None, 0, 0, 0
+        if self._batches >= self.window:
+            self._flush(trainer, pl_module)
 
     def on_validation_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        # Validation time is not training throughput: restart the window.
+        # Validation time is not training throughput: close the window before it starts.
+        self._flush(trainer, pl_module)
+
+    def _flush(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self._batches and self._start is not None:
+            elapsed = time.perf_counter() - self._start
+            # Assumes ranks see similar batches: each rank's count times the world size.
+            world = trainer.world_size
+            metrics = {"train/tokens_per_sec": self._tokens * world / elapsed,
+                       "train/target_tokens_per_sec": self._targets * world / elapsed}
+            if trainer.is_global_zero:
+                for logger in trainer.loggers:
+                    logger.log_metrics(metrics, step=trainer.global_step)
+            if trainer.training:
+                pl_module.log("tok/s", metrics["train/tokens_per_sec"], prog_bar=True, logger=False,
+                              on_step=True, on_epoch=False)
         self._start, self._tokens, self._targets, self._batches = None, 0, 0, 0

@@ -1,0 +1,45 @@
+"""Shared fixtures: an isolated cache for generated models/data, and runs inside a temporary folder."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("JSONARGPARSE_DEPRECATION_WARNINGS", "off")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Generated tiny models and synthetic data go to a per-session folder, not the user's cache."""
+    cache = tmp_path_factory.mktemp("lightning_lora_cache")
+    os.environ["LIGHTNING_LORA_CACHE"] = str(cache)
+    os.environ["HF_DATASETS_CACHE"] = str(cache / "hf_datasets")
+    return cache
+
+
+@pytest.fixture(scope="session")
+def tiny_qwen2(_isolated_cache: Path) -> Path:
+    from lightning_lora.tiny import ensure_tiny_model
+
+    return ensure_tiny_model("qwen2")
+
+
+@pytest.fixture(scope="session")
+def tokenizer(tiny_qwen2: Path):
+    from lightning_lora.backbone import load_tokenizer
+
+    return load_tokenizer(str(tiny_qwen2))
+
+
+@pytest.fixture
+def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Run in a temporary folder so tb_logs/ and checkpoints/ land there."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path

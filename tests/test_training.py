@@ -1,0 +1,86 @@
+"""End to end through the CLI on the tiny model: learning, lean checkpoints, resume, refusals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from lightning_lora.cli import build_cli, main
+
+REPO = Path(__file__).resolve().parents[1]
+QUICK = ["--config", str(REPO / "configs" / "quickstart.yaml"), "--trainer.enable_progress_bar", "false",
+         "--trainer.enable_model_summary", "false"]
+
+
+def _scalars(log_dir: Path, tag: str) -> list[tuple[int, float]]:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    values = []
+    for events in sorted(log_dir.glob("events.out.tfevents.*")):
+        acc = EventAccumulator(str(events))
+        acc.Reload()
+        if tag in acc.Tags()["scalars"]:
+            values += [(e.step, e.value) for e in acc.Scalars(tag)]
+    return values
+
+
+def test_loss_falls_and_logs_land_in_tb_logs(in_tmp):
+    build_cli(["fit", *QUICK, "--run_name", "learn", "--trainer.max_steps", "30", "--eval_every_n_steps", "10",
+               "--trainer.log_every_n_steps", "1", "--checkpoint.every_n_train_steps", "10"])
+    log_dir = in_tmp / "tb_logs" / "learn" / "version_0"
+    train = _scalars(log_dir, "train/loss")
+    val = _scalars(log_dir, "val/loss")
+    assert len(train) == 30 and [s for s, _ in val] == [9, 19, 29]
+    assert sum(v for _, v in train[-5:]) / 5 < 0.6 * sum(v for _, v in train[:5]) / 5
+    assert val[-1][1] < val[0][1] - 0.5
+    assert _scalars(log_dir, "val/perplexity")[-1][1] == pytest.approx(torch.exp(torch.tensor(val[-1][1])).item(), rel=1e-4)
+    assert _scalars(log_dir, "train/tokens_per_sec") and _scalars(log_dir, "lr-AdamW/pg1")
+    assert (log_dir / "config.yaml").exists() and (log_dir / "params.json").exists()
+    ckpts = sorted(p.name for p in (in_tmp / "checkpoints" / "learn").iterdir())
+    assert ckpts == ["last.ckpt", "step000010.ckpt", "step000020.ckpt", "step000030.ckpt"]
+
+
+def test_checkpoint_holds_only_trainable_weights_and_is_far_smaller(in_tmp, tiny_qwen2):
+    cli = build_cli(["fit", *QUICK, "--run_name", "lean", "--trainer.max_steps", "2", "--model.lora.r", "2",
+                     "--model.lora.target_modules", "[q_proj, v_proj]", "--checkpoint.every_n_train_steps", "2"])
+    ckpt = torch.load(in_tmp / "checkpoints" / "lean" / "last.ckpt", weights_only=True)
+    trainable = {f"model.{n}" for n, p in cli.model.model.named_parameters() if p.requires_grad}
+    assert set(ckpt["state_dict"]) == trainable
+    assert ckpt["lightning_lora"]["trainable_keys"] == sorted(trainable)
+    assert ckpt["lightning_lora"]["base_model"]["model_type"] == "qwen2"
+    model_bytes = (tiny_qwen2 / "model.safetensors").stat().st_size
+    assert (in_tmp / "checkpoints" / "lean" / "last.ckpt").stat().st_size < model_bytes / 4
+
+
+def test_resume_continues_at_the_saved_step_with_the_same_logger_version(in_tmp):
+    common = [*QUICK, "--run_name", "resume", "--checkpoint.every_n_train_steps", "10", "--trainer.log_every_n_steps", "1"]
+    build_cli(["fit", *common, "--trainer.max_steps", "10"])
+    cli = build_cli(["fit", *common, "--trainer.max_steps", "15", "--ckpt_path", "last"])
+    assert cli.trainer.global_step == 15
+    runs = sorted(p.name for p in (in_tmp / "tb_logs" / "resume").iterdir())
+    assert runs == ["version_0"]
+    steps = [s for s, _ in _scalars(in_tmp / "tb_logs" / "resume" / "version_0", "train/loss")]
+    assert steps == list(range(15))  # 0..9 from the first run, 10..14 after resuming, none repeated
+
+
+def test_a_checkpoint_from_other_settings_is_refused_by_name(in_tmp, capsys):
+    build_cli(["fit", *QUICK, "--run_name", "ref", "--trainer.max_steps", "2", "--model.lora.r", "4",
+               "--checkpoint.every_n_train_steps", "2"])
+    ckpt = str(in_tmp / "checkpoints" / "ref" / "last.ckpt")
+    assert main(["validate", *QUICK, "--run_name", "ref", "--model.lora.r", "8", "--ckpt_path", ckpt]) == 2
+    assert "model.lora.r: checkpoint 4 vs config 8" in capsys.readouterr().err
+    assert main(["validate", *QUICK, "--run_name", "ref", "--model.lora.r", "4", "--model.model_name_or_path",
+                 "tiny:llama", "--ckpt_path", ckpt]) == 2
+    err = capsys.readouterr().err
+    assert "trained on base model 'tiny:qwen2' (model_type=qwen2)" in err and "'tiny:llama'" in err
+    assert main(["validate", *QUICK, "--run_name", "ref", "--model.method", "full", "--ckpt_path", ckpt]) == 2
+    assert "model.method='lora', the config says 'full'" in capsys.readouterr().err
+    assert main(["validate", *QUICK, "--run_name", "ref", "--model.lora.r", "4", "--ckpt_path", ckpt]) == 0
+
+
+def test_ckpt_path_last_without_a_checkpoint_is_an_error(in_tmp, capsys):
+    assert main(["fit", *QUICK, "--run_name", "nothing", "--ckpt_path", "last"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "error: --ckpt_path last: no checkpoint at checkpoints/nothing/last.ckpt (run_name='nothing')."
