@@ -533,15 +533,23 @@ def function_program(prompt: str, completion: str, test: str, entry_point: str) 
     return prompt + completion + "\n" + test + "\n" + f"check({entry_point})"
 
 
+# Runs after check(): echoes a nonce given on stdin, so a completion that exits early with status 0
+# (sys.exit(0), os._exit(0)) is not mistaken for a pass. The nonce is not in the source.
+_CHECKS_DONE = "\nimport sys as _ll_sys\n_ll_sys.stdout.write('\\n' + _ll_sys.stdin.read())\n"
+
+
 def run_function_test(prompt: str, completion: str, test: str, entry_point: str,
                       config: SandboxConfig | None = None) -> Execution:
-    """HumanEval-style run: passed when the program exits 0; a failed assert is a wrong answer."""
-    code = function_program(prompt, completion, test, entry_point)
+    """HumanEval-style run: passed when ``check`` returns (every assert held); a failed assert is a wrong answer."""
+    code = function_program(prompt, completion, test, entry_point) + _CHECKS_DONE
     problem = syntax_problem(code)
     if problem:
         return Execution(None, "", problem[-_STDERR_TAIL:], 0.0, False, False, False, "syntax_error", problem)
-    ex = run_program(code, "", config)
+    nonce = uuid.uuid4().hex
+    ex = run_program(code, nonce, config)
     ex.status, ex.detail = _failure_status(ex)
     if ex.status == "runtime_error" and "AssertionError" in ex.stderr_tail:
         ex.status, ex.detail = "wrong_answer", "assertion failed"
+    elif ex.status == "passed" and ex.stdout.rsplit("\n", 1)[-1] != nonce:
+        ex.status, ex.detail = "runtime_error", "the program exited before check() finished"
     return ex
