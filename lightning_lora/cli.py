@@ -65,6 +65,18 @@ class LightningLoraCLI(LightningCLI):
             }
 
 
+def _user_error_in_chain(err: BaseException) -> UserError | None:
+    """The UserError that caused ``err``; jsonargparse re-raises instantiation errors wrapped."""
+    seen: set[int] = set()
+    current: BaseException | None = err
+    while current is not None and id(current) not in seen:
+        if isinstance(current, UserError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
 def _is_default_logger(logger: Any) -> bool:
     return logger is None or logger is True
 
@@ -77,7 +89,7 @@ def build_cli(args: list[str] | None = None, run: bool = True) -> LightningLoraC
 
     return LightningLoraCLI(
         AdaptedModule, LightningDataModule, subclass_mode_model=True, subclass_mode_data=True,
-        save_config_kwargs={"overwrite": True},
+        save_config_kwargs={"overwrite": True}, auto_configure_optimizers=False,
         trainer_defaults={"check_val_every_n_epoch": None, "log_every_n_steps": 20},
         args=args, run=run, parser_kwargs={"default_env": False},
     )
@@ -92,12 +104,15 @@ def main(args: list[str] | None = None) -> int:
 
             return int(benchmark_main(argv[1:]) or 0)
         build_cli(args)
-    except UserError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
     except FloatingPointError as err:
         print(f"error: {err} Training stopped; the last checkpoint written before it is intact.", file=sys.stderr)
         return 1
+    except Exception as err:
+        user_error = _user_error_in_chain(err)
+        if user_error is None:
+            raise
+        print(f"error: {user_error}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -82,6 +82,7 @@ def ensure_tiny_model(arch: str = "qwen2", cache_dir: str | Path | None = None, 
     processes (DDP ranks, parallel tests) never see a half-written model.
     """
     from transformers import AutoModelForCausalLM
+    from transformers.utils import logging as hf_logging
 
     if arch not in ARCHITECTURES:
         raise UserError(f"Unknown tiny architecture {arch!r}; choose one of {', '.join(ARCHITECTURES)}.")
@@ -91,6 +92,8 @@ def ensure_tiny_model(arch: str = "qwen2", cache_dir: str | Path | None = None, 
         return target
     root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=root))
+    bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()  # a 400 KB model needs no progress bar
     try:
         tokenizer = build_tokenizer()
         config = build_config(arch, len(tokenizer), tokenizer.eos_token_id, tokenizer.pad_token_id)
@@ -110,6 +113,8 @@ def ensure_tiny_model(arch: str = "qwen2", cache_dir: str | Path | None = None, 
             pass
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        if bars:
+            hf_logging.enable_progress_bar()
     return target
 
 

@@ -14,7 +14,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from lightning_lora.backbone import load_tokenizer
-from lightning_lora.data.sources import DataError, load_source
+from lightning_lora.data.sources import DataError, load_source, looks_like_missing_file
 
 IGNORE_INDEX = -100
 
@@ -59,6 +59,8 @@ class BaseDataModule(L.LightningDataModule):
             raise DataError(f"data.val_fraction must be between 0 and 1, got {val_fraction}.")
         if max_length < 2:
             raise DataError(f"data.max_length must be at least 2, got {max_length}.")
+        if looks_like_missing_file(path):  # fail at start-up, before a model is loaded
+            raise DataError(f"Data file {path} (data.path) does not exist.")
         if batch_size < 1:
             raise DataError(f"data.batch_size must be positive, got {batch_size}.")
         self.path = path

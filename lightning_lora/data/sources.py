@@ -34,6 +34,13 @@ def _synthetic_file(name: str) -> Path:
     return path
 
 
+def looks_like_missing_file(path: str) -> bool:
+    """A path-like ``data.path`` (not a hub id, not ``synthetic:``) that does not exist."""
+    if path.startswith("synthetic:") or Path(path).expanduser().exists():
+        return False
+    return path.startswith((".", "/", "~")) or Path(path).suffix.lower() in FILE_BUILDERS
+
+
 def _load_raw(path: str, config_name: str | None) -> Any:
     import datasets
 
@@ -53,7 +60,7 @@ def _load_raw(path: str, config_name: str | None) -> Any:
                 loaded = datasets.load_from_disk(str(local))
                 return loaded if isinstance(loaded, datasets.DatasetDict) else datasets.DatasetDict({"train": loaded})
             return datasets.load_dataset(str(local), config_name)
-        if path.startswith((".", "/", "~")) or Path(path).suffix.lower() in FILE_BUILDERS:
+        if looks_like_missing_file(path):
             raise DataError(f"Data file {path} (data.path) does not exist.")
         return datasets.load_dataset(path, config_name)
     except DataError:

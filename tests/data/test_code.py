@@ -121,7 +121,7 @@ def test_bad_data_is_one_clear_error(tiny_qwen2, tmp_path, make, match):
 
 def test_unknown_mode_is_refused():
     with pytest.raises(DataError, match="data.mode"):
-        CodeSFTDataModule(path="x.jsonl", mode="everything")
+        CodeSFTDataModule(path="synthetic:code", mode="everything")
 
 
 def test_synthetic_source_generates_the_deep_schema(tiny_qwen2):

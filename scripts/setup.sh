@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Set up a fresh machine: the sandbox tool (bubblewrap) where apt is available, and a virtualenv in .venv
+# with the CPU build of torch 2.13.0 and this package (editable, with test extras).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v bwrap >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    (apt-get update -qq && apt-get install -y -qq bubblewrap >/dev/null) \
+      || echo "setup: could not install bubblewrap; the code sandbox falls back to process isolation (labelled in results)."
+  else
+    echo "setup: bubblewrap not found and cannot be installed here; the code sandbox falls back to process isolation."
+  fi
+fi
+
+PYTHON=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+# torch first and pinned: an unpinned torch would pull a multi-GB CUDA build.
+.venv/bin/python -m pip install -q "torch==2.13.0"
+.venv/bin/python -m pip install -q -e ".[test]"
+echo "setup: done ($(.venv/bin/python -c 'import torch, lightning, transformers, peft; print(f"torch {torch.__version__}, lightning {lightning.__version__}, transformers {transformers.__version__}, peft {peft.__version__}")'))"

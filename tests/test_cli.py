@@ -1,0 +1,71 @@
+"""The command line: help, config parsing for every shipped config, one-line errors for bad input."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lightning_lora.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIGS = sorted((REPO / "configs").rglob("*.yaml"))
+QUICK = ["--config", str(REPO / "configs" / "quickstart.yaml"), "--trainer.enable_progress_bar", "false"]
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda p: str(p.relative_to(REPO / "configs")))
+def test_every_shipped_config_parses_and_says_how_to_run_it(config, capsys):
+    first_lines = config.read_text().splitlines()[:3]
+    assert first_lines[0].startswith("# ") and any("python -m lightning_lora" in line for line in first_lines)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["fit", "--config", str(config), "--print_config"])
+    assert exit_info.value.code == 0
+    printed = capsys.readouterr().out
+    assert "model_name_or_path" in printed and "optimizer: null" not in printed
+
+
+def test_model_name_is_written_once_and_linked_to_the_tokenizer(in_tmp):
+    from lightning_lora.cli import build_cli
+
+    cli = build_cli([*QUICK, "--model.model_name_or_path", "tiny:llama"], run=False)
+    assert cli.datamodule.tokenizer_name_or_path == "tiny:llama"
+    assert cli.model.model.base_model.model.config.model_type == "llama"
+    assert "model_name_or_path" not in (REPO / "configs" / "quickstart.yaml").read_text().split("data:")[1]
+
+
+@pytest.mark.parametrize("args", [["--help"], ["fit", "--help"], ["validate", "--help"], ["test", "--help"]])
+def test_help(args, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    assert exit_info.value.code == 0
+    assert "usage" in capsys.readouterr().out.lower()
+
+
+def test_module_and_console_script_are_the_same_cli():
+    out = subprocess.run([sys.executable, "-m", "lightning_lora", "--help"], capture_output=True, text=True, check=True)
+    assert "{fit,validate,test,predict" in out.stdout.replace(" ", "")
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--data.path", "nowhere/data.jsonl"], "error: Data file nowhere/data.jsonl (data.path) does not exist."),
+    (["--data.mode", "chat"], "error: data.mode must be one of solution, prompt_solution, got 'chat'."),
+    (["--model.model_name_or_path", "./missing-model"],
+     "error: Model path './missing-model' (model.model_name_or_path) does not exist."),
+    (["--model.lora.target_modules", "[q_proj, qkv]"], "error: model.lora.target_modules: qkv not found in Qwen2ForCausalLM"),
+    (["--model.method", "lorra"], "error: model.method 'lorra' is not one of"),
+    (["--model.optimizer.scheduler", "step"], "error: model.optimizer.scheduler must be one of cosine, linear, constant"),
+])
+def test_bad_input_is_one_line_naming_the_option(in_tmp, capsys, args, message):
+    assert main(["fit", *QUICK, "--trainer.max_steps", "1", *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.splitlines()[-1].startswith(message) and "Traceback" not in err
+
+
+@pytest.mark.parametrize("args", [["--trainer.max_steps", "many"], ["--model.lora.rank", "4"], ["--no_such_option", "1"]])
+def test_type_errors_and_unknown_keys_are_rejected_by_the_parser(in_tmp, capsys, args):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["fit", *QUICK, *args])
+    assert exit_info.value.code == 2
+    assert "Traceback" not in capsys.readouterr().err
