@@ -22,6 +22,7 @@ import atexit
 import functools
 import math
 import os
+import select
 import shlex
 import shutil
 import signal
@@ -111,6 +112,12 @@ def _interpreter_roots(python: str) -> list[str]:
     return sorted(r for r in roots if r not in ("/", "/usr") and not r.startswith("/usr/"))
 
 
+# -I: ignore PYTHON* variables and the user site; -S: no site-packages at all, so programs get exactly the
+# standard library whatever is installed (and start in ~12 ms instead of ~45 ms where .pth files do work);
+# -B: write no bytecode.
+_PYTHON_FLAGS = ("-I", "-S", "-B")
+
+
 def _bootstrap(cfg: SandboxConfig) -> str:
     """Code run by ``python -I -c`` inside the sandbox: set hard rlimits, then run main.py as ``__main__``."""
     limits = {
@@ -123,6 +130,8 @@ def _bootstrap(cfg: SandboxConfig) -> str:
     sets = "".join(f"_r.setrlimit(_r.{k},({v},{v}));" for k, v in limits.items())
     return (
         f"import resource as _r;{sets}del _r\n"
+        # -S skips site, which is what defines exit() and quit(); programs call them.
+        "import builtins as _b,sys as _s;_b.exit=_b.quit=_s.exit;del _b,_s\n"
         "__file__='main.py'\n"
         "exec(compile(open(__file__,'rb').read(),__file__,'exec'))\n"
     )
@@ -146,7 +155,7 @@ def _bwrap_argv(cfg: SandboxConfig, python: str, program: Path) -> list[str]:
     argv += ["--proc", "/proc", "--dev", "/dev", "--size", size, "--tmpfs", "/tmp", "--size", size, "--tmpfs", "/work",
              "--ro-bind", str(program), "/work/main.py", "--chdir", "/work",
              "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "LANG", "C.UTF-8", "--setenv", "HOME", "/work",
-             "--", python, "-I", "-B", "-c", _bootstrap(cfg)]
+             "--", python, *_PYTHON_FLAGS, "-c", _bootstrap(cfg)]
     return argv
 
 
@@ -409,6 +418,25 @@ def _kill_marked(marker: str) -> None:
 # ---------------------------------------------------------------------------------------- running
 
 
+def _wait(proc: subprocess.Popen, timeout: float) -> bool:
+    """True when ``proc`` exits within ``timeout`` s. A pidfd wakes us at once; ``Popen.wait(timeout)``
+    polls with sleeps of up to 50 ms, which was most of a short program's cost."""
+    try:
+        fd = os.pidfd_open(proc.pid)
+    except (AttributeError, OSError):
+        try:
+            proc.wait(timeout=timeout)
+            return True
+        except subprocess.TimeoutExpired:
+            return False
+    try:
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        return bool(poller.poll(timeout * 1000))
+    finally:
+        os.close(fd)
+
+
 def _read_capped(path: Path, limit: int, tail: bool = False) -> str:
     with open(path, "rb") as f:
         if tail:
@@ -434,7 +462,7 @@ def run_program(code: str, stdin: str = "", config: SandboxConfig | None = None)
         if bwrap:
             argv = _bwrap_argv(cfg, python, work / "main.py")
         else:
-            argv = [python, "-I", "-B", "-c", _bootstrap(cfg)]
+            argv = [python, *_PYTHON_FLAGS, "-c", _bootstrap(cfg)]
         cgroup = _RunCgroup(cg_root, cfg) if cg_root else None
         if cgroup:
             argv = cgroup.wrap(argv)
@@ -447,9 +475,7 @@ def run_program(code: str, stdin: str = "", config: SandboxConfig | None = None)
                                         env=_minimal_env(str(work), None if bwrap or cgroup else marker),
                                         start_new_session=True)
                 try:
-                    proc.wait(timeout=cfg.timeout_s)
-                except subprocess.TimeoutExpired:
-                    timed_out = True
+                    timed_out = not _wait(proc, cfg.timeout_s)
                 finally:
                     # The program's own group, then whatever left it: cgroup, or the environment marker.
                     try:
