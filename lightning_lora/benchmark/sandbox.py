@@ -31,6 +31,7 @@ import sys
 import tempfile
 import time
 import uuid
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -364,12 +365,20 @@ def _minimal_env(workdir: str, marker: str | None = None) -> dict[str, str]:
     return env
 
 
+@functools.lru_cache(maxsize=None)
+def _warn_fallback(problem: str) -> None:
+    warnings.warn(f"Sandbox without namespaces: {problem}; programs can reach the network and host files "
+                  "(install bubblewrap). The results record the isolation level.", RuntimeWarning, stacklevel=3)
+
+
 def _use_bwrap(cfg: SandboxConfig) -> bool:
     if cfg.isolation == "process-group":
         return False
     problem = _probe_bwrap(cfg.python or base_interpreter())
     if problem and cfg.isolation == "bubblewrap":
         raise RuntimeError(f"isolation='bubblewrap' was asked for but {problem}.")
+    if problem:
+        _warn_fallback(problem)
     return problem is None
 
 
@@ -529,10 +538,12 @@ def syntax_problem(code: str) -> str | None:
 def _failure_status(ex: Execution) -> tuple[Status, str]:
     """Status of a run that did not end cleanly, or ("passed", "") when it exited 0."""
     tail = ex.stderr_tail
+    if ex.oom_killed:  # before timeout: a program whose worker was OOM-killed often hangs afterwards
+        return "memory", "memory cgroup limit (a process was OOM-killed)"
     if ex.timed_out or ex.returncode == -signal.SIGXCPU:
         return "timeout", "wall-clock timeout" if ex.timed_out else "CPU-time limit"
-    if ex.oom_killed or "MemoryError" in tail:
-        return "memory", "memory limit"
+    if "MemoryError" in tail:
+        return "memory", "address-space limit (MemoryError)"
     if ex.output_limit:
         return "wrong_answer", "output limit exceeded"
     if ex.returncode != 0:

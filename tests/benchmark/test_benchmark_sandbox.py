@@ -228,3 +228,14 @@ def test_isolation_level_names_what_is_active() -> None:
     assert "cgroup-v" in sb.isolation_level(sb.SandboxConfig(isolation="process-group"))
     assert sb.isolation_level(sb.SandboxConfig(isolation="process-group", use_cgroup=False)).startswith(
         "process-group+rlimits")
+
+
+@needs_cgroup
+@pytest.mark.parametrize("mode", ["bubblewrap", "process-group+cgroup"])
+def test_memory_spread_over_processes_hits_the_cgroup_limit(mode: str) -> None:
+    """Each child stays under the per-process rlimit; together they exceed the run's memory cgroup."""
+    code = ("import os\nfor _ in range(4):\n    if os.fork() == 0:\n        b = bytearray(200 * 2**20)\n"
+            "        for i in range(0, len(b), 4096):\n            b[i] = 1\n        os._exit(0)\n"
+            "for _ in range(4):\n    os.wait()\nprint('done')")
+    ex = sb.run_stdio_test(code, {"input": "", "output": "done"}, config(mode, timeout_s=5.0))
+    assert ex.status == "memory" and ex.oom_killed
