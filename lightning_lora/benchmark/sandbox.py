@@ -141,10 +141,11 @@ def _bootstrap(cfg: SandboxConfig) -> str:
 # ---------------------------------------------------------------------------------------- bubblewrap
 
 
-def _bwrap_argv(cfg: SandboxConfig, python: str, program: Path) -> list[str]:
-    argv = ["bwrap", "--unshare-all", "--unshare-user", "--disable-userns", "--uid", "65534", "--gid", "65534",
-            "--cap-drop", "ALL", "--die-with-parent", "--new-session", "--clearenv", "--hostname", "sandbox",
-            "--ro-bind", "/usr", "/usr"]
+def _bwrap_argv(cfg: SandboxConfig, python: str, program: Path, hardened: bool = True) -> list[str]:
+    """The bubblewrap command; ``hardened`` adds options of bwrap >= 0.8 (no nested user namespaces, sized tmpfs)."""
+    argv = ["bwrap", "--unshare-all", "--unshare-user", *(["--disable-userns"] if hardened else []),
+            "--uid", "65534", "--gid", "65534", "--cap-drop", "ALL", "--die-with-parent", "--new-session",
+            "--clearenv", "--hostname", "sandbox", "--ro-bind", "/usr", "/usr"]
     for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
         if os.path.islink(top):
             argv += ["--symlink", os.readlink(top), top]
@@ -152,30 +153,40 @@ def _bwrap_argv(cfg: SandboxConfig, python: str, program: Path) -> list[str]:
             argv += ["--ro-bind", top, top]
     for root in _interpreter_roots(python):
         argv += ["--ro-bind", root, root]
-    size = str(cfg.tmpfs_mb * 2**20)
-    argv += ["--proc", "/proc", "--dev", "/dev", "--size", size, "--tmpfs", "/tmp", "--size", size, "--tmpfs", "/work",
+    size = ["--size", str(cfg.tmpfs_mb * 2**20)] if hardened else []
+    argv += ["--proc", "/proc", "--dev", "/dev", *size, "--tmpfs", "/tmp", *size, "--tmpfs", "/work",
              "--ro-bind", str(program), "/work/main.py", "--chdir", "/work",
              "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "LANG", "C.UTF-8", "--setenv", "HOME", "/work",
              "--", python, *_PYTHON_FLAGS, "-c", _bootstrap(cfg)]
     return argv
 
 
+@dataclass(frozen=True)
+class _BwrapProbe:
+    works: bool
+    hardened: bool
+    problem: str
+
+
 @functools.lru_cache(maxsize=None)
-def _probe_bwrap(python: str) -> str | None:
-    """None when bubblewrap runs a program here with every option we use, else why not."""
+def _probe_bwrap(python: str) -> _BwrapProbe:
+    """Whether bubblewrap runs a program here, with the bwrap >= 0.8 options or without them."""
     if shutil.which("bwrap") is None:
-        return "bwrap not installed"
+        return _BwrapProbe(False, False, "bwrap not installed")
+    problem = ""
     with tempfile.TemporaryDirectory(prefix="ll-sandbox-probe-") as tmp:
         program = Path(tmp) / "main.py"
         program.write_text("import socket\nprint(len(open('/proc/1/cmdline').read()) > 0)\n")
-        argv = _bwrap_argv(SandboxConfig(timeout_s=10), python, program)
-        try:
-            out = subprocess.run(argv, capture_output=True, text=True, timeout=30, env=_minimal_env(tmp))
-        except (OSError, subprocess.TimeoutExpired) as e:
-            return f"bwrap failed to start ({e})"
-    if out.returncode != 0 or out.stdout.strip() != "True":
-        return f"bwrap does not work here ({(out.stderr.strip().splitlines() or ['exit %d' % out.returncode])[-1]})"
-    return None
+        for hardened in (True, False):
+            argv = _bwrap_argv(SandboxConfig(timeout_s=10), python, program, hardened)
+            try:
+                out = subprocess.run(argv, capture_output=True, text=True, timeout=30, env=_minimal_env(tmp))
+            except (OSError, subprocess.TimeoutExpired) as e:
+                return _BwrapProbe(False, False, f"bwrap failed to start ({e})")
+            if out.returncode == 0 and out.stdout.strip() == "True":
+                return _BwrapProbe(True, hardened, "")
+            problem = problem or (out.stderr.strip().splitlines() or [f"exit {out.returncode}"])[-1]
+    return _BwrapProbe(False, False, f"bwrap does not work here ({problem})")
 
 
 # ---------------------------------------------------------------------------------------- cgroups
@@ -374,12 +385,12 @@ def _warn_fallback(problem: str) -> None:
 def _use_bwrap(cfg: SandboxConfig) -> bool:
     if cfg.isolation == "process-group":
         return False
-    problem = _probe_bwrap(cfg.python or base_interpreter())
-    if problem and cfg.isolation == "bubblewrap":
-        raise RuntimeError(f"isolation='bubblewrap' was asked for but {problem}.")
-    if problem:
-        _warn_fallback(problem)
-    return problem is None
+    probe = _probe_bwrap(cfg.python or base_interpreter())
+    if not probe.works and cfg.isolation == "bubblewrap":
+        raise RuntimeError(f"isolation='bubblewrap' was asked for but {probe.problem}.")
+    if not probe.works:
+        _warn_fallback(probe.problem)
+    return probe.works
 
 
 def isolation_level(config: SandboxConfig | None = None) -> str:
@@ -392,10 +403,12 @@ def isolation_level(config: SandboxConfig | None = None) -> str:
         cgroup = f"no cgroup ({why}): pids and total memory unbounded"
     else:
         cgroup = f"cgroup-v{cg.version}(pids.max={cfg.max_pids}" + (",memory" if cg.memory else "") + ")"
+    probe = _probe_bwrap(cfg.python or base_interpreter())
     if _use_bwrap(cfg):
-        ns = "bubblewrap(user,pid,net,ipc,uts,mount,cgroup namespaces; no capabilities; tmpfs /work,/tmp)"
+        extra = "tmpfs /work,/tmp" if probe.hardened else "unsized tmpfs /work,/tmp; nested user namespaces allowed (bwrap < 0.8)"
+        ns = f"bubblewrap(user,pid,net,ipc,uts,mount,cgroup namespaces; no capabilities; {extra})"
         return f"{ns}+{cgroup}+{rl}" if cg else f"{ns}+{rl} ({cgroup})"
-    why = "forced by config" if cfg.isolation == "process-group" else _probe_bwrap(cfg.python or base_interpreter())
+    why = "forced by config" if cfg.isolation == "process-group" else probe.problem
     limits = ("no namespaces: network, host files and /proc/<ppid>/environ reachable; "
               "as root a program can raise its own rlimits")
     if cg:
@@ -469,7 +482,7 @@ def run_program(code: str, stdin: str = "", config: SandboxConfig | None = None)
         (work / "main.py").write_text(code, encoding="utf-8")
         (io_dir / "stdin").write_text(stdin, encoding="utf-8")
         if bwrap:
-            argv = _bwrap_argv(cfg, python, work / "main.py")
+            argv = _bwrap_argv(cfg, python, work / "main.py", _probe_bwrap(python).hardened)
         else:
             argv = [python, *_PYTHON_FLAGS, "-c", _bootstrap(cfg)]
         cgroup = _RunCgroup(cg_root, cfg) if cg_root else None
