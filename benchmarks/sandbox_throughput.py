@@ -15,8 +15,9 @@ import subprocess
 import sys
 import time
 
+from lightning_lora.benchmark.cgroups import probe_cgroup
 from lightning_lora.benchmark.problems import Problem, load_problems
-from lightning_lora.benchmark.sandbox import SandboxConfig, _probe_cgroup, _use_bwrap, isolation_level
+from lightning_lora.benchmark.sandbox import SandboxConfig, _use_bwrap, isolation_level
 from lightning_lora.benchmark.scoring import evaluate
 
 # Small stdin programs of the kind an easy AtCoder problem needs, each with one test.
@@ -38,7 +39,8 @@ def machine_line() -> str:
     model = ""
     try:
         out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-        model = next((l.split(":", 1)[1].strip() for l in out.splitlines() if l.startswith("Model name")), "")
+        model = next((line.split(":", 1)[1].strip() for line in out.splitlines()
+                      if line.startswith("Model name")), "")
     except (OSError, subprocess.CalledProcessError):
         pass
     return (f"{model or platform.processor() or 'unknown CPU'}, {os.cpu_count()} cores visible, "
@@ -47,7 +49,8 @@ def machine_line() -> str:
 
 def throughput(repeats: int, modes: list[tuple[str, SandboxConfig]]) -> list[tuple[str, int, int, float]]:
     problems = [Problem(f"p{i}", "", tests=[{"input": inp, "output": out}]) for i, (_, inp, out) in enumerate(PROGRAMS)]
-    samples = [{"task_id": f"p{i}", "completion": code} for _ in range(repeats) for i, (code, _, _) in enumerate(PROGRAMS)]
+    samples = [{"task_id": f"p{i}", "completion": code}
+               for _ in range(repeats) for i, (code, _, _) in enumerate(PROGRAMS)]
     rows = []
     for name, cfg in modes:
         evaluate(problems, samples[: len(PROGRAMS)], workers=1, sandbox=cfg, progress=False)  # warm caches
@@ -101,8 +104,9 @@ def main() -> None:
         return
     modes = []
     if _use_bwrap(SandboxConfig()):
-        modes.append(("bubblewrap" + ("+cgroup" if _probe_cgroup() else ""), SandboxConfig(isolation="bubblewrap")))
-    if _probe_cgroup():
+        name = "bubblewrap" + ("+cgroup" if probe_cgroup() else "")
+        modes.append((name, SandboxConfig(isolation="bubblewrap")))
+    if probe_cgroup():
         modes.append(("process-group+cgroup", SandboxConfig(isolation="process-group")))
     modes.append(("process-group", SandboxConfig(isolation="process-group", use_cgroup=False)))
     for name, cfg in modes:

@@ -14,7 +14,12 @@ from jsonargparse import ArgumentParser
 
 from lightning_lora.benchmark.problems import PRESETS, load_problems
 from lightning_lora.benchmark.sandbox import SandboxConfig
-from lightning_lora.benchmark.scoring import default_workers, evaluate, read_samples, write_results
+from lightning_lora.benchmark.scoring import (
+    default_workers,
+    evaluate,
+    read_samples,
+    write_results,
+)
 
 
 def build_parser() -> ArgumentParser:

@@ -1,4 +1,6 @@
-"""Generate completions from any Hugging Face causal LM and score them: (model, tokenizer, problems, settings) -> results.
+"""Generate completions from any Hugging Face causal LM and score them.
+
+``run_benchmark(model, tokenizer, problems, settings) -> (samples, results)``.
 
 Pure PyTorch + transformers: no Lightning here, so the training callback and the command line share it.
 """

@@ -16,7 +16,13 @@ from tqdm import tqdm
 from lightning_lora.benchmark.extract import extract_code
 from lightning_lora.benchmark.passk import aggregate_pass_at_k
 from lightning_lora.benchmark.problems import Problem, ProblemSet
-from lightning_lora.benchmark.sandbox import STATUSES, SandboxConfig, isolation_level, run_function_test, run_stdio_test
+from lightning_lora.benchmark.sandbox import (
+    STATUSES,
+    SandboxConfig,
+    isolation_level,
+    run_function_test,
+    run_stdio_test,
+)
 
 SEED_CONVENTION_NOTE = (
     "The seed study's denominator: problems whose every sample had no code (or that have no sample) are "

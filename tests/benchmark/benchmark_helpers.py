@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from lightning_lora.benchmark import sandbox
+from lightning_lora.benchmark.cgroups import probe_cgroup
 
 
 def bwrap_works() -> bool:
@@ -17,7 +18,7 @@ def bwrap_works() -> bool:
 
 
 def cgroup_works() -> bool:
-    return sandbox._probe_cgroup() is not None
+    return probe_cgroup() is not None
 
 
 needs_bwrap = pytest.mark.skipif(not bwrap_works(), reason="bubblewrap is not installed or does not work here")
@@ -56,7 +57,7 @@ def live_processes(token: str, wait_s: float = 1.0) -> list[int]:
 
 def leftover_run_cgroups() -> list[str]:
     """Per-run cgroup directories still present (each run must remove its own)."""
-    root = sandbox._probe_cgroup()
+    root = probe_cgroup()
     if root is None:
         return []
     dirs = [root.pids] + ([root.memory] if root.memory else [])

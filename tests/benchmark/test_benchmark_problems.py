@@ -12,7 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from lightning_lora.benchmark.problems import decode_private_tests, load_livecodebench, load_problems
+from lightning_lora.benchmark.problems import (
+    decode_private_tests,
+    load_livecodebench,
+    load_problems,
+)
 
 
 def write_jsonl(path: Path, rows: list) -> Path:
@@ -77,7 +81,8 @@ def test_livecodebench_filters_dates_inclusive_and_test_modes(tmp_path: Path) ->
         lcb_row("before", "2024-07-31"), lcb_row("first", "2024-08-01"), lcb_row("last", "2025-02-28"),
         lcb_row("after", "2025-03-01"), lcb_row("hard", "2024-09-01", difficulty="hard"),
         lcb_row("cf", "2024-09-01", platform="codeforces"),
-        lcb_row("plain_json", "2024-10-01", private=json.dumps([{"input": "x\n", "output": "y\n", "testtype": "stdin"}])),
+        lcb_row("plain_json", "2024-10-01",
+                private=json.dumps([{"input": "x\n", "output": "y\n", "testtype": "stdin"}])),
         lcb_row("leetcode", "2024-10-02", testtype="functional"),
     ]
     path = write_jsonl(tmp_path / "lcb.jsonl", rows)
@@ -85,7 +90,8 @@ def test_livecodebench_filters_dates_inclusive_and_test_modes(tmp_path: Path) ->
     assert [p.task_id for p in ps] == ["first", "last", "plain_json"]
     assert ps.name == "lcb-atcoder-easy" and ps.test_mode == "all"
     assert ps.skipped == {"functional (LeetCode-style) tests": 1}
-    assert ps.filters == {"platform": "atcoder", "difficulty": "easy", "start_date": "2024-08-01", "end_date": "2025-02-28"}
+    assert ps.filters == {"platform": "atcoder", "difficulty": "easy", "start_date": "2024-08-01",
+                          "end_date": "2025-02-28"}
     first = ps.problems[0]
     assert first.tests == [{"input": "first\n", "output": "pub\n"}, {"input": "first-hidden\n", "output": "priv\n"}]
     assert ps.problems[2].tests[1] == {"input": "x\n", "output": "y\n"}

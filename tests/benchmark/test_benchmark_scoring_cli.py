@@ -111,7 +111,8 @@ def test_cli_bad_input_is_one_sentence_and_exit_2(tmp_path: Path, capsys: pytest
                                                   message: str) -> None:
     problems = write(tmp_path / "p.jsonl", [{"task_id": "a", "prompt": "a", "tests": [{"input": "", "output": ""}]}])
     samples = tmp_path / "s.jsonl"
-    rows = {"unknown_task": [{"task_id": "zzz", "completion": ""}], "bad_line": [{"task_id": "a", "completion": ""}, "{"],
+    rows = {"unknown_task": [{"task_id": "zzz", "completion": ""}],
+            "bad_line": [{"task_id": "a", "completion": ""}, "{"],
             "no_completion": [{"task_id": "a"}]}.get(case, [{"task_id": "a", "completion": ""}])
     if case != "missing_samples":
         write(samples, rows)
