@@ -117,8 +117,8 @@ def _interpreter_roots(python: str) -> list[str]:
 _PYTHON_FLAGS = ("-I", "-S", "-B")
 
 
-def _bootstrap(cfg: SandboxConfig) -> str:
-    """Code run by ``python -I -c`` inside the sandbox: set hard rlimits, then run main.py as ``__main__``."""
+def _bootstrap(cfg: SandboxConfig, nproc: int | None = None) -> str:
+    """Code run by ``python -I -S -c`` in the sandbox: set hard rlimits, then run main.py as ``__main__``."""
     limits = {
         "RLIMIT_CPU": math.ceil(cfg.timeout_s) + 1,
         "RLIMIT_AS": cfg.memory_mb * 2**20,
@@ -126,6 +126,8 @@ def _bootstrap(cfg: SandboxConfig) -> str:
         "RLIMIT_NOFILE": cfg.max_open_files,
         "RLIMIT_CORE": 0,
     }
+    if nproc is not None:
+        limits["RLIMIT_NPROC"] = nproc
     sets = "".join(f"_r.setrlimit(_r.{k},({v},{v}));" for k, v in limits.items())
     return (
         f"import resource as _r;{sets}del _r\n"
@@ -231,12 +233,31 @@ def isolation_level(config: SandboxConfig | None = None) -> str:
         ns = f"bubblewrap(user,pid,net,ipc,uts,mount,cgroup namespaces; no capabilities; {extra})"
         return f"{ns}+{cgroup}+{rl}" if cg else f"{ns}+{rl} ({cgroup})"
     why = "forced by config" if cfg.isolation == "process-group" else probe.problem
-    limits = ("no namespaces: network, host files and /proc/<ppid>/environ reachable; "
-              "as root a program can raise its own rlimits")
+    limits = "no namespaces: network, host files and /proc/<ppid>/environ reachable"
+    if os.getuid() == 0:
+        limits += "; as root a program can raise its own rlimits"
     if cg:
         return f"process-group+{cgroup}+{rl} ({limits}; bwrap not used: {why})"
-    return (f"process-group+{rl} ({limits}; {cgroup}; a setsid'd process is only found by an environment "
-            f"marker, best effort; bwrap not used: {why})")
+    nproc = ("RLIMIT_NPROC not enforced for root" if os.getuid() == 0
+             else f"RLIMIT_NPROC=user's processes+{cfg.max_pids}")
+    return (f"process-group+{rl} ({limits}; {cgroup}, {nproc}; a setsid'd process is only found by an "
+            f"environment marker, best effort; bwrap not used: {why})")
+
+
+def _nproc_limit(cfg: SandboxConfig) -> int | None:
+    """Without a cgroup: RLIMIT_NPROC = this user's processes now + ``max_pids`` (it counts all of the
+    user's processes). None for root, for whom the kernel does not enforce it."""
+    uid = os.getuid()
+    if uid == 0:
+        return None
+    count = 0
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                count += entry.stat().st_uid == uid
+            except OSError:
+                pass
+    return count + cfg.max_pids
 
 
 def _kill_marked(marker: str) -> None:
@@ -306,7 +327,7 @@ def run_program(code: str, stdin: str = "", config: SandboxConfig | None = None)
         if bwrap:
             argv = _bwrap_argv(cfg, python, work / "main.py", _probe_bwrap(python).hardened)
         else:
-            argv = [python, *_PYTHON_FLAGS, "-c", _bootstrap(cfg)]
+            argv = [python, *_PYTHON_FLAGS, "-c", _bootstrap(cfg, None if cg_root else _nproc_limit(cfg))]
         cgroup = RunCgroup(cg_root, cfg.max_pids, (cfg.memory_mb + 2 * cfg.tmpfs_mb) * 2**20) if cg_root else None
         if cgroup:
             argv = cgroup.wrap(argv)
