@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 # Quieter, deterministic start-up: no tokenizer thread pools fighting the dataloader, no
@@ -15,13 +16,29 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("JSONARGPARSE_DEPRECATION_WARNINGS", "off")
 
 from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint  # noqa: E402
-from lightning.pytorch.cli import LightningArgumentParser, LightningCLI  # noqa: E402
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback  # noqa: E402
 
 from lightning_lora.callbacks.throughput import TokenThroughput  # noqa: E402
 from lightning_lora.errors import UserError  # noqa: E402
 from lightning_lora.checkpoints import checkpoint_dir, read_metadata, resolve_ckpt_path  # noqa: E402
 
-TOOLS = ("benchmark",)
+
+
+class SaveConfigToRun(SaveConfigCallback):
+    """Saves the resolved config in the log folder (Lightning's behaviour) and in the checkpoint folder,
+    so ``benchmark --checkpoints_dir`` and later re-scoring need nothing but the run's folders."""
+
+    def on_train_start(self, trainer: Any, pl_module: Any) -> None:
+        # Written here, not in setup, so ModelCheckpoint's "folder not empty" check sees the run as it was.
+        checkpoint_callback = trainer.checkpoint_callback
+        if not trainer.is_global_zero or checkpoint_callback is None or not checkpoint_callback.dirpath:
+            return
+        target = Path(checkpoint_callback.dirpath) / self.config_filename
+        target.parent.mkdir(parents=True, exist_ok=True)
+        config = self.config.clone()
+        for key in ("ckpt_path", "weights_only"):  # arguments of fit itself, not of the run
+            config.pop(key, None)
+        self.parser.save(config, target, skip_none=False, overwrite=True, multifile=False, skip_check=True)
 
 
 class LightningLoraCLI(LightningCLI):
@@ -89,7 +106,7 @@ def build_cli(args: list[str] | None = None, run: bool = True) -> LightningLoraC
 
     return LightningLoraCLI(
         AdaptedModule, LightningDataModule, subclass_mode_model=True, subclass_mode_data=True,
-        save_config_kwargs={"overwrite": True}, auto_configure_optimizers=False,
+        save_config_callback=SaveConfigToRun, save_config_kwargs={"overwrite": True}, auto_configure_optimizers=False,
         trainer_defaults={"check_val_every_n_epoch": None, "log_every_n_steps": 20},
         args=args, run=run, parser_kwargs={"default_env": False},
     )
@@ -99,9 +116,11 @@ def main(args: list[str] | None = None) -> int:
     """Entry point of ``python -m lightning_lora`` and the ``lightning-lora`` script."""
     argv = list(sys.argv[1:] if args is None else args)
     try:
-        if argv and argv[0] in TOOLS:
-            from lightning_lora.benchmark.cli import main as benchmark_main
-
+        if argv and argv[0] == "benchmark":
+            if any(a.split("=")[0] in ("--config", "--checkpoints_dir") for a in argv[1:]):
+                from lightning_lora.checkpoint_benchmark import main as benchmark_main
+            else:
+                from lightning_lora.benchmark.cli import main as benchmark_main
             return int(benchmark_main(argv[1:]) or 0)
         build_cli(args)
     except FloatingPointError as err:

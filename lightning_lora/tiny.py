@@ -18,7 +18,7 @@ from lightning_lora.data.synthetic import tokenizer_corpus
 from lightning_lora.errors import UserError
 
 #: Bump when the recipe below changes so stale cached directories are not reused.
-TINY_VERSION = 4
+TINY_VERSION = 5
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 CHATML_TEMPLATE = (
     "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"

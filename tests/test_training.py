@@ -11,7 +11,7 @@ from lightning_lora.cli import build_cli, main
 
 REPO = Path(__file__).resolve().parents[1]
 QUICK = ["--config", str(REPO / "configs" / "quickstart.yaml"), "--trainer.enable_progress_bar", "false",
-         "--trainer.enable_model_summary", "false"]
+         "--trainer.enable_model_summary", "false", "--trainer.callbacks", "[]"]  # benchmark: tests/test_benchmark_callback.py
 
 
 def _scalars(log_dir: Path, tag: str) -> list[tuple[int, float]]:

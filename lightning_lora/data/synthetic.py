@@ -42,12 +42,19 @@ TRAIN_PHRASINGS: tuple[str, ...] = (
     "Write a program that reads a and b and prints the {name}.",
     "You get two numbers a and b. Print the {name}.",
     "Two integers are given on standard input. Print their {name}.",
+    "Print the {name} of two integers a and b given on one line.",
+    "Output the {name} of the two numbers on the input line.",
+    "The {name} of a and b is wanted: read them from one line and print it.",
+    "Find the {name} of two integers read from input.",
+    "Your task: the {name} of a and b, which are read from standard input.",
+    "Report the {name} for the two integers you read.",
 )
 
 #: Never used in training: the benchmark asks in words the model has not seen.
 HELDOUT_PHRASINGS: tuple[str, ...] = (
     "Compute the {name} of two integers read from standard input and print it.",
     "Standard input holds a and b on one line; write their {name} to standard output.",
+    "Show the {name} of the pair of integers given as input.",
 )
 
 
@@ -74,7 +81,7 @@ def code_sft_rows(num_train: int = 480, num_valid: int = 48, num_test: int = 48,
     return rows
 
 
-def benchmark_problems(num_problems: int = 12, tests_per_problem: int = 3, seed: int = 1) -> list[dict]:
+def benchmark_problems(num_problems: int = 24, tests_per_problem: int = 3, seed: int = 1) -> list[dict]:
     """Held-out stdin/stdout problems: ``task_id``, ``prompt``, ``tests`` [{input, output}]."""
     rng = random.Random(seed)
     problems = []

@@ -1,0 +1,126 @@
+"""Run the code benchmark on every checkpoint as it is saved; log pass@k and keep ``best`` current."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.utilities import rank_zero_info
+
+from lightning_lora.checkpoint_benchmark import headline, load_problem_set, score_and_write, settings_from, update_best
+
+
+class BenchmarkCallback(L.Callback):
+    """After each checkpoint save, generate programs from the current weights and run them in the sandbox.
+
+    Rank zero does the work; the other ranks wait at a barrier. Results go next to the checkpoint
+    (``step000020.results.json`` + ``.samples.jsonl``), ``benchmark/pass@k`` to the loggers at that
+    step, and ``best`` / ``best.json`` in the checkpoint folder name the highest pass@1 so far.
+
+    Args:
+        problems: problem spec: a .jsonl of stdin problems, ``humaneval``, ``livecodebench[:src]``,
+            a preset such as ``lcb-atcoder-easy``, or ``synthetic:code`` (the quickstart's set).
+        max_problems: use only the first this many problems (quick checks).
+        n: samples per problem; pass@k needs n >= k.
+        temperature: 0 is greedy decoding; above 0 samples.
+        top_p: nucleus sampling mass.
+        max_new_tokens: generation budget per sample.
+        batch_size: prompts per generate call.
+        k: pass@k values to report.
+        timeout_s: wall-clock limit per program run.
+        memory_mb: memory limit per program run.
+        workers: programs run in parallel (default: one per core, at most 4).
+        system_prompt: system message; defaults to the data module's ``system_prompt``.
+        test_mode: LiveCodeBench tests: ``all`` (public + private) or ``public``.
+        platform: LiveCodeBench platform filter.
+        difficulty: LiveCodeBench difficulty filter.
+        start_date: first contest date kept (YYYY-MM-DD).
+        end_date: last contest date kept (YYYY-MM-DD).
+    """
+
+    def __init__(
+        self,
+        problems: str,
+        max_problems: int | None = None,
+        n: int = 1,
+        temperature: float = 0.0,
+        top_p: float = 1.0,
+        max_new_tokens: int = 512,
+        batch_size: int = 16,
+        k: list[int] | None = None,
+        timeout_s: float = 10.0,
+        memory_mb: int = 1024,
+        workers: int | None = None,
+        system_prompt: str | None = None,
+        test_mode: str = "all",
+        platform: str | None = None,
+        difficulty: str | None = None,
+        start_date: str | None = None,
+        end_date: str | None = None,
+    ) -> None:
+        self.spec = problems
+        self.max_problems = max_problems
+        self.filters = {"test_mode": test_mode, "platform": platform, "difficulty": difficulty,
+                        "start_date": start_date, "end_date": end_date}
+        self.options = {"n": n, "temperature": temperature, "top_p": top_p, "max_new_tokens": max_new_tokens,
+                        "batch_size": batch_size, "k": tuple(k or [1]), "timeout_s": timeout_s,
+                        "memory_mb": memory_mb, "workers": workers, "system_prompt": system_prompt}
+        settings_from(self.options)  # validate now, not at the first checkpoint
+        self._problems: Any = None
+        self._pending_step: int | None = None
+
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        if stage == "fit" and trainer.is_global_zero:
+            self._problems = load_problem_set(self.spec, **self.filters)
+            if self.max_problems is not None:
+                self._problems.problems = self._problems.problems[: self.max_problems]
+
+    def on_save_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]) -> None:
+        # The file is written after this hook returns; score it at the next hook boundary.
+        self._pending_step = trainer.global_step
+
+    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int) -> None:
+        self._run_pending(trainer, pl_module)
+
+    def on_validation_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.training:
+            self._run_pending(trainer, pl_module)
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._run_pending(trainer, pl_module)
+
+    def _run_pending(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self._pending_step is None:
+            return
+        step, self._pending_step = self._pending_step, None
+        checkpoint = _saved_checkpoint(trainer, step)
+        if trainer.is_global_zero and checkpoint is not None:
+            self._score(trainer, pl_module, step, checkpoint)
+        trainer.strategy.barrier("benchmark")
+
+    def _score(self, trainer: L.Trainer, pl_module: L.LightningModule, step: int, checkpoint: Path) -> None:
+        options = dict(self.options)
+        if options["system_prompt"] is None:
+            options["system_prompt"] = getattr(trainer.datamodule, "system_prompt", None)
+        settings = settings_from(options)
+        results = score_and_write(pl_module.model, pl_module.tokenizer, self._problems, settings,
+                                  checkpoint.with_suffix(""), extra={"checkpoint": checkpoint.name, "step": step})
+        pass1, passed, total = headline(results)
+        metrics = {f"benchmark/{name}": value for name, value in results["summary"]["pass@k"].items() if value is not None}
+        metrics["benchmark/problems_passed"] = passed
+        for logger in trainer.loggers:
+            logger.log_metrics(metrics, step=step)
+        is_best = update_best(checkpoint.parent, checkpoint, step, results)
+        rank_zero_info(f"[lightning_lora] benchmark at step {step}: pass@1 {pass1:.3f} ({passed}/{total})"
+                       + (" - new best" if is_best else ""))
+
+
+def _saved_checkpoint(trainer: L.Trainer, step: int) -> Path | None:
+    """The step checkpoint just written by ModelCheckpoint (not ``last``), if any."""
+    for callback in trainer.checkpoint_callbacks:
+        if isinstance(callback, ModelCheckpoint) and callback.dirpath:
+            for path in Path(callback.dirpath).glob(f"*{step:06d}*.ckpt"):
+                return path
+    return None

@@ -1,0 +1,66 @@
+"""The benchmark on every checkpoint during fit, `best` tracking, and scoring a finished run later."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from lightning_lora.checkpoint_benchmark import update_best
+from lightning_lora.cli import build_cli, main
+
+REPO = Path(__file__).resolve().parents[1]
+QUICK = ["--config", str(REPO / "configs" / "quickstart.yaml"), "--trainer.enable_progress_bar", "false",
+         "--trainer.enable_model_summary", "false"]
+
+
+def _results(pass1: float, passed: int, total: int) -> dict:
+    return {"summary": {"pass@k": {"pass@1": pass1}, "problems_passed": passed, "num_problems": total}}
+
+
+def test_best_follows_the_highest_pass_at_1_and_ties_keep_the_earlier(tmp_path):
+    for step, pass1 in ((20, 0.0), (40, 0.5), (60, 0.25), (80, 0.5)):
+        (tmp_path / f"step{step:06d}.ckpt").write_bytes(b"x")
+        update_best(tmp_path, tmp_path / f"step{step:06d}.ckpt", step, _results(pass1, int(pass1 * 4), 4))
+    best = json.loads((tmp_path / "best.json").read_text())
+    assert best == {"checkpoint": "step000040.ckpt", "step": 40, "pass@1": 0.5, "passed": 2, "total": 4,
+                    "results": "step000040.results.json"}
+    assert (tmp_path / "best").resolve() == (tmp_path / "step000040.ckpt").resolve()
+
+
+def test_fit_benchmarks_every_checkpoint_and_a_finished_run_can_be_rescored(in_tmp, capsys):
+    build_cli(["fit", *QUICK, "--run_name", "bench", "--trainer.max_steps", "20", "--checkpoint.every_n_train_steps", "10",
+               "--trainer.callbacks.max_problems=4",  # the quickstart's BenchmarkCallback
+               "--trainer.callbacks.max_new_tokens=24", "--trainer.callbacks.timeout_s=5"])
+    run = in_tmp / "checkpoints" / "bench"
+    for step in (10, 20):
+        results = json.loads((run / f"step{step:06d}.results.json").read_text())
+        assert results["summary"]["num_problems"] == 4 and results["summary"]["step"] == step
+        assert len(results["samples"]) == 4 and {s["status"] for s in results["samples"]} <= {
+            "passed", "wrong_answer", "runtime_error", "timeout", "memory", "syntax_error", "no_code"}
+        assert len((run / f"step{step:06d}.samples.jsonl").read_text().splitlines()) == 4
+    best = json.loads((run / "best.json").read_text())
+    assert (run / "best").resolve() == (run / best["checkpoint"]).resolve()
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    acc = EventAccumulator(str(next((in_tmp / "tb_logs" / "bench" / "version_0").glob("events.*"))))
+    acc.Reload()
+    assert [e.step for e in acc.Scalars("benchmark/pass@1")] == [10, 20]
+
+    capsys.readouterr()
+    assert main(["benchmark", "--checkpoints_dir", str(run), "--max_problems", "2"]) == 0
+    table = capsys.readouterr().out
+    assert "| 10 |" in table and "| 20 |" in table and "/2 |" in table
+    assert main(["benchmark", "--config", str(run / "config.yaml"), "--max_problems", "2"]) == 0
+    base = json.loads((run / "base.results.json").read_text())
+    assert base["summary"]["checkpoint"] is None and base["summary"]["num_problems"] == 2
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--checkpoints_dir", "nowhere"], "--checkpoints_dir nowhere is not a folder."),
+    (["--config", "missing.yaml"], "benchmark needs a training config: --config missing.yaml not found."),
+])
+def test_benchmark_modes_reject_bad_paths_in_one_line(in_tmp, capsys, args, message):
+    assert main(["benchmark", *args]) == 2
+    assert capsys.readouterr().err.strip() == f"error: {message}"
