@@ -39,7 +39,7 @@ def read_samples(path: str | Path) -> list[dict[str, Any]]:
     """Read a samples jsonl (``{"task_id": str, "completion": str}`` per line) with one clear error per bad line."""
     path = Path(path)
     if not path.is_file():
-        raise ValueError(f"Samples file {path} does not exist.")
+        raise ValueError(f"Samples file {path} does not exist or is not a regular file.")
     samples = []
     with open(path, encoding="utf-8") as f:
         for lineno, line in enumerate(f, start=1):
