@@ -69,3 +69,11 @@ def test_type_errors_and_unknown_keys_are_rejected_by_the_parser(in_tmp, capsys,
         main(["fit", *QUICK, *args])
     assert exit_info.value.code == 2
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_validation_cadence_counts_optimizer_steps_under_gradient_accumulation(in_tmp):
+    from lightning_lora.cli import build_cli
+
+    cli = build_cli([*QUICK, "--eval_every_n_steps", "5", "--trainer.accumulate_grad_batches", "4"], run=False)
+    assert cli.trainer.val_check_interval == 20  # 5 optimizer steps x 4 micro-batches
+    assert cli.trainer.accumulate_grad_batches == 4
