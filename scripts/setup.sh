@@ -15,8 +15,8 @@ fi
 
 PYTHON=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -qq --upgrade pip
 # torch first and pinned: an unpinned torch would pull a multi-GB CUDA build.
-.venv/bin/python -m pip install -q "torch==2.13.0"
-.venv/bin/python -m pip install -q -e ".[test]"
+.venv/bin/python -m pip install -qq "torch==2.13.0"
+.venv/bin/python -m pip install -qq -e ".[test]"
 echo "setup: done ($(.venv/bin/python -c 'import torch, lightning, transformers, peft; print(f"torch {torch.__version__}, lightning {lightning.__version__}, transformers {transformers.__version__}, peft {peft.__version__}")'))"
