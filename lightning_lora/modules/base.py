@@ -89,11 +89,16 @@ class AdaptedModule(L.LightningModule):
         self.model = apply_method(backbone, method, lora, self.task_type)
         self.model.train()  # from_pretrained returns eval mode; dropout must be live in training
         self.params = parameter_report(self.model)
+        self.init_metrics()
         # The checkpoint holds trainable weights only; key checking is done in on_load_checkpoint.
         self.strict_loading = False
 
     def load_backbone(self, model_name_or_path: str, dtype: str, attn_implementation: str | None) -> torch.nn.Module:
+        """Load the Hugging Face model (and set ``self.tokenizer``)."""
         raise NotImplementedError
+
+    def init_metrics(self) -> None:
+        """Create the task's torchmetrics; called once the model exists."""
 
     # -- parameters -----------------------------------------------------------------------------
     def on_fit_start(self) -> None:

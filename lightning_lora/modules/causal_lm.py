@@ -10,8 +10,7 @@ from torchmetrics import MeanMetric
 
 from lightning_lora.backbone import load_causal_lm, load_tokenizer
 from lightning_lora.data.base import IGNORE_INDEX
-from lightning_lora.methods import LoraArgs
-from lightning_lora.modules.base import AdaptedModule, OptimizerArgs
+from lightning_lora.modules.base import AdaptedModule
 
 
 class CausalLMModule(AdaptedModule):
@@ -29,17 +28,7 @@ class CausalLMModule(AdaptedModule):
 
     task_type = "CAUSAL_LM"
 
-    def __init__(
-        self,
-        model_name_or_path: str,
-        method: str = "lora",
-        lora: LoraArgs = LoraArgs(),
-        optimizer: OptimizerArgs = OptimizerArgs(),
-        dtype: str = "float32",
-        attn_implementation: str | None = "sdpa",
-        gradient_checkpointing: bool = False,
-    ) -> None:
-        super().__init__(model_name_or_path, method, lora, optimizer, dtype, attn_implementation, gradient_checkpointing)
+    def init_metrics(self) -> None:
         self.train_loss = MeanMetric()
         self.val_loss = MeanMetric()
         self.test_loss = MeanMetric()
