@@ -10,6 +10,7 @@ config describes, loads trainable weights from a checkpoint after checking they 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -76,28 +77,47 @@ def headline(results: dict[str, Any]) -> tuple[float, int, int]:
 
 
 def update_best(ckpt_dir: Path, checkpoint: Path, step: int, results: dict[str, Any]) -> bool:
-    """Point ``best`` (symlink) and ``best.json`` at ``checkpoint`` if its pass@1 beats the recorded best.
+    """Point ``best`` and ``best.json`` at ``checkpoint`` if its pass@1 beats the recorded best.
 
     Ties keep the earlier checkpoint: fewer steps for the same score.
     """
-    pass1, passed, total = headline(results)
     record_path = ckpt_dir / "best.json"
     if record_path.exists():
         current = json.loads(record_path.read_text())
-        if current.get("pass@1", -1.0) >= pass1 and Path(current.get("checkpoint", "")).name != checkpoint.name:
+        if current.get("pass@1", -1.0) >= headline(results)[0] and current.get("checkpoint") != checkpoint.name:
             return False
+    write_best(ckpt_dir, checkpoint, step, results)
+    return True
+
+
+def write_best(ckpt_dir: Path, checkpoint: Path, step: int, results: dict[str, Any], tag: str = "") -> None:
+    """Write ``best[.tag].json`` naming ``checkpoint``; the ``best`` link only for the run's own settings (no tag)."""
+    pass1, passed, total = headline(results)
+    suffix = f".{tag}" if tag else ""
     record = {"checkpoint": checkpoint.name, "step": step, "pass@1": pass1, "passed": passed, "total": total,
-              "results": checkpoint.stem + ".results.json"}
+              "results": f"{checkpoint.stem}{suffix}.results.json"}
+    record_path = ckpt_dir / f"best{suffix}.json"
     tmp = record_path.with_suffix(".tmp")
     tmp.write_text(json.dumps(record, indent=2) + "\n")
     tmp.replace(record_path)
-    link = ckpt_dir / "best"
+    if tag:
+        return
     tmp_link = ckpt_dir / ".best.tmp"
     if tmp_link.is_symlink() or tmp_link.exists():
         tmp_link.unlink()
     os.symlink(checkpoint.name, tmp_link)
-    tmp_link.replace(link)
-    return True
+    tmp_link.replace(ckpt_dir / "best")
+
+
+def settings_tag(overrides: dict[str, Any]) -> str:
+    """A short file-name tag for results made with settings other than the run's (``""`` for none)."""
+    parts = []
+    for key, value in sorted(overrides.items()):
+        text = "_".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+        if len(text) > 16 or not re.fullmatch(r"[A-Za-z0-9._-]*", text):
+            text = hashlib.sha256(text.encode()).hexdigest()[:8]
+        parts.append(f"{key}{text}")
+    return "-".join(parts)
 
 
 def checkpoints_in(ckpt_dir: Path) -> list[tuple[int, Path]]:
@@ -171,11 +191,17 @@ def main(argv: list[str]) -> int:
         raise UserError("benchmark: no --problems given and the config has no BenchmarkCallback to take them from.")
     if args.problems:
         filters = {}
-    options.update({k: getattr(args, k) for k in ("n", "temperature", "top_p", "max_new_tokens", "batch_size",
-                                                   "timeout_s", "memory_mb", "workers", "system_prompt")
-                    if getattr(args, k) is not None})
+    overrides = {k: getattr(args, k) for k in ("n", "temperature", "top_p", "max_new_tokens", "batch_size",
+                                                 "timeout_s", "memory_mb", "system_prompt", "k", "max_problems")
+                 if getattr(args, k) is not None}
+    if args.problems:
+        overrides["problems"] = Path(args.problems).stem
+    tag = settings_tag(overrides)
+    options.update({k: v for k, v in overrides.items() if k not in ("problems", "max_problems", "k")})
     if args.k:
         options["k"] = tuple(args.k)
+    if args.workers is not None:
+        options["workers"] = args.workers
     if options.get("system_prompt") is None:
         options["system_prompt"] = getattr(cli.datamodule, "system_prompt", None)
     settings = settings_from(options)
@@ -183,38 +209,38 @@ def main(argv: list[str]) -> int:
     limit = args.max_problems or max_problems
     if limit:
         problems.problems = problems.problems[:limit]
-    run_dir = ckpt_dir or Path("checkpoints") / cli.config.run_name
-    if ckpt_dir is None:
-        if args.ckpt_path:
-            path = Path(args.ckpt_path)
-            step = load_trainable_weights(module, path)
-            targets = [(step, path)]
-        else:
-            targets = []
-            results = score_and_write(module.model, module.tokenizer, problems, settings, run_dir / "base",
-                                      extra={"checkpoint": None, "step": 0, "model": module.model_name_or_path})
-            pass1, passed, total = headline(results)
-            print(f"base model {module.model_name_or_path}: pass@1 {pass1:.4f} ({passed}/{total}); "
-                  f"results in {run_dir / 'base.results.json'}")
-            return 0
-    else:
-        targets = checkpoints_in(ckpt_dir)
-        if not targets:
-            raise UserError(f"--checkpoints_dir {ckpt_dir} holds no step checkpoints (step*.ckpt).")
+    suffix = f".{tag}" if tag else ""
+    if ckpt_dir is None and not args.ckpt_path:
+        out = Path("checkpoints") / cli.config.run_name / f"base{suffix}"
+        results = score_and_write(module.model, module.tokenizer, problems, settings, out,
+                                  extra={"checkpoint": None, "step": 0, "model": module.model_name_or_path})
+        pass1, passed, total = headline(results)
+        print(f"base model {module.model_name_or_path}: pass@1 {pass1:.4f} ({passed}/{total}); "
+              f"results in {out}.results.json")
+        return 0
+    targets = [(0, Path(args.ckpt_path))] if ckpt_dir is None else checkpoints_in(ckpt_dir)
+    if not targets:
+        raise UserError(f"--checkpoints_dir {ckpt_dir} holds no step checkpoints (step*.ckpt).")
     rows = []
     for _, path in targets:
         step = load_trainable_weights(module, path)
-        results = score_and_write(module.model, module.tokenizer, problems, settings, path.with_suffix(""),
-                                  extra={"checkpoint": path.name, "step": step})
-        update_best(path.parent, path, step, results)
-        rows.append((step, *headline(results)))
-    print(format_table(rows, json.loads((targets[0][1].parent / "best.json").read_text())))
+        results = score_and_write(module.model, module.tokenizer, problems, settings,
+                                  path.with_name(path.stem + suffix), extra={"checkpoint": path.name, "step": step})
+        rows.append((step, path, results))
+    best_step = None
+    if ckpt_dir is not None:  # a full pass: the best is chosen afresh among these results
+        step, path, results = max(rows, key=lambda row: (headline(row[2])[0], -row[0]))
+        write_best(ckpt_dir, path, step, results, tag)
+        best_step = step
+    print(format_table([(step, *headline(results)) for step, _, results in rows], best_step))
+    if tag:
+        print(f"(settings differ from the run's: results written as *.{tag}.results.json)")
     return 0
 
 
-def format_table(rows: list[tuple[int, float, int, int]], best: dict[str, Any]) -> str:
+def format_table(rows: list[tuple[int, float, int, int]], best_step: int | None) -> str:
     """Markdown table: step, pass@1, passed/total; the best checkpoint marked."""
     lines = ["| step | pass@1 | passed/total | |", "|---:|---:|---:|---|"]
     for step, pass1, passed, total in rows:
-        lines.append(f"| {step} | {pass1:.4f} | {passed}/{total} | {'best' if step == best.get('step') else ''} |")
+        lines.append(f"| {step} | {pass1:.4f} | {passed}/{total} | {'best' if step == best_step else ''} |")
     return "\n".join(lines)

@@ -49,11 +49,17 @@ def test_fit_benchmarks_every_checkpoint_and_a_finished_run_can_be_rescored(in_t
     assert [e.step for e in acc.Scalars("benchmark/pass@1")] == [10, 20]
 
     capsys.readouterr()
-    assert main(["benchmark", "--checkpoints_dir", str(run), "--max_problems", "2"]) == 0
+    assert main(["benchmark", "--checkpoints_dir", str(run)]) == 0  # the run's own settings: best is rewritten
     table = capsys.readouterr().out
-    assert "| 10 |" in table and "| 20 |" in table and "/2 |" in table
+    assert "| 10 |" in table and "| 20 |" in table and "/4 |" in table and table.count("best") == 1
+    assert json.loads((run / "best.json").read_text())["checkpoint"] == best["checkpoint"]  # greedy: same verdicts
+    assert main(["benchmark", "--checkpoints_dir", str(run), "--max_problems", "2"]) == 0  # other settings
+    assert "| 10 |" in capsys.readouterr().out
+    assert json.loads((run / "step000010.max_problems2.results.json").read_text())["summary"]["num_problems"] == 2
+    assert json.loads((run / "step000010.results.json").read_text())["summary"]["num_problems"] == 4
+    assert (run / "best.max_problems2.json").exists() and json.loads((run / "best.json").read_text()) == best
     assert main(["benchmark", "--config", str(run / "config.yaml"), "--max_problems", "2"]) == 0
-    base = json.loads((run / "base.results.json").read_text())
+    base = json.loads((run / "base.max_problems2.results.json").read_text())
     assert base["summary"]["checkpoint"] is None and base["summary"]["num_problems"] == 2
 
 
