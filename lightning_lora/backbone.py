@@ -70,6 +70,21 @@ def load_causal_lm(
     return _load(AutoModelForCausalLM, name_or_path, dtype, attn_implementation, quantization_config, pad_token_id)
 
 
+def load_sequence_classifier(
+    name_or_path: str,
+    label_names: list[str],
+    dtype: str = "float32",
+    attn_implementation: str | None = "sdpa",
+    pad_token_id: int | None = None,
+):
+    """``AutoModelForSequenceClassification.from_pretrained`` with ``len(label_names)`` classes (head newly initialised)."""
+    from transformers import AutoModelForSequenceClassification
+
+    id2label = dict(enumerate(label_names))
+    return _load(AutoModelForSequenceClassification, name_or_path, dtype, attn_implementation, None, pad_token_id,
+                 num_labels=len(label_names), id2label=id2label, label2id={v: k for k, v in id2label.items()})
+
+
 def _load(auto_class: Any, name_or_path: str, dtype: str, attn_implementation: str | None,
           quantization_config: Any, pad_token_id: int | None, **kwargs: Any):
     source = _check_source(name_or_path)

@@ -69,17 +69,41 @@ class LightningLoraCLI(LightningCLI):
 
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand] if self.subcommand else self.config
-        logger = config.trainer.logger
-        if _is_default_logger(logger):
-            ckpt_path = config.get("ckpt_path")
-            if ckpt_path:
-                config.ckpt_path = ckpt_path = str(resolve_ckpt_path(ckpt_path, config.run_name))
-            version = (read_metadata(ckpt_path) or {}).get("logger_version") if ckpt_path else None
+        _fill_label_names(config)
+        ckpt_path = config.get("ckpt_path")
+        if ckpt_path:
+            config.ckpt_path = ckpt_path = str(resolve_ckpt_path(ckpt_path, config.run_name))
+        if _is_default_logger(config.trainer.logger):
+            # Resuming fit continues the run's TensorBoard version; validate/test get a version of their own.
+            resume = ckpt_path and self.subcommand == "fit"
+            version = (read_metadata(ckpt_path) or {}).get("logger_version") if resume else None
             config.trainer.logger = {
                 "class_path": "lightning.pytorch.loggers.TensorBoardLogger",
                 "init_args": {"save_dir": "tb_logs", "name": config.run_name, "version": version,
                               "default_hp_metric": False},
             }
+
+
+def _fill_label_names(config: Any) -> None:
+    """Give a classifier the data module's class names when the config leaves ``model.num_labels`` unset.
+
+    This is the link from data to model (the number of classes is only known once the data's label
+    feature is read); the data module is built from its own config to ask it.
+    """
+    import importlib
+
+    init_args = config.model.get("init_args")
+    if init_args is None or "num_labels" not in init_args or init_args.get("num_labels") is not None:
+        return
+    module_name, _, class_name = config.data.class_path.rpartition(".")
+    data_class = getattr(importlib.import_module(module_name), class_name)
+    datamodule = data_class(**config.data.init_args.as_dict())
+    names = getattr(datamodule, "label_names", None)
+    if not names:
+        raise UserError(f"model.num_labels is unset and {config.data.class_path} does not provide label names.")
+    init_args.num_labels = len(names)
+    if not init_args.get("label_names"):
+        init_args.label_names = list(names)
 
 
 def _user_error_in_chain(err: BaseException) -> UserError | None:
@@ -122,6 +146,13 @@ def main(args: list[str] | None = None) -> int:
             else:
                 from lightning_lora.benchmark.cli import main as benchmark_main
             return int(benchmark_main(argv[1:]) or 0)
+        if argv and argv[0] == "report":
+            from lightning_lora.report import main as report_main
+
+            return report_main(argv[1:])
+        if argv and argv[0] == "export":
+            from lightning_lora.export import main as export_main
+            return int(export_main(argv[1:]) or 0)
         build_cli(args)
     except FloatingPointError as err:
         print(f"error: {err} Training stopped; the last checkpoint written before it is intact.", file=sys.stderr)

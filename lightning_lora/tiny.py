@@ -24,7 +24,8 @@ CHATML_TEMPLATE = (
     "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"
     "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
-ARCHITECTURES = ("qwen2", "llama", "gpt2")
+ARCHITECTURES = ("qwen2", "llama", "gpt2", "distilbert")
+ENCODERS = ("distilbert",)
 EMBEDDING_SCALE = 12.0
 
 
@@ -61,7 +62,7 @@ def build_tokenizer(vocab_size: int = 384):
 
 def build_config(arch: str, vocab_size: int, eos_id: int, pad_id: int):
     """Config of a 2-layer, 64-wide model of the given architecture."""
-    from transformers import GPT2Config, LlamaConfig, Qwen2Config
+    from transformers import DistilBertConfig, GPT2Config, LlamaConfig, Qwen2Config
 
     common = dict(vocab_size=vocab_size, eos_token_id=eos_id, pad_token_id=pad_id, bos_token_id=eos_id)
     if arch == "qwen2":
@@ -72,6 +73,9 @@ def build_config(arch: str, vocab_size: int, eos_id: int, pad_id: int):
                            num_key_value_heads=2, max_position_embeddings=1024, tie_word_embeddings=True, **common)
     if arch == "gpt2":
         return GPT2Config(n_embd=64, n_layer=2, n_head=4, n_positions=1024, **common)
+    if arch == "distilbert":
+        return DistilBertConfig(vocab_size=vocab_size, dim=64, hidden_dim=128, n_layers=2, n_heads=4,
+                                max_position_embeddings=1024, pad_token_id=pad_id)
     raise UserError(f"Unknown tiny architecture {arch!r}; choose one of {', '.join(ARCHITECTURES)}.")
 
 
@@ -81,7 +85,7 @@ def ensure_tiny_model(arch: str = "qwen2", cache_dir: str | Path | None = None, 
     The directory is written to a temporary sibling and renamed into place, so concurrent
     processes (DDP ranks, parallel tests) never see a half-written model.
     """
-    from transformers import AutoModelForCausalLM
+    from transformers import AutoModel, AutoModelForCausalLM
     from transformers.utils import logging as hf_logging
 
     if arch not in ARCHITECTURES:
@@ -98,13 +102,16 @@ def ensure_tiny_model(arch: str = "qwen2", cache_dir: str | Path | None = None, 
         tokenizer = build_tokenizer()
         config = build_config(arch, len(tokenizer), tokenizer.eos_token_id, tokenizer.pad_token_id)
         torch.manual_seed(seed)
-        model = AutoModelForCausalLM.from_config(config)
-        with torch.no_grad():
-            # A frozen tied head with the default init (std 0.02) caps logits near +-1.3, so no
-            # adapter could make the output peaked; a pretrained head has no such cap.
-            model.get_input_embeddings().weight.mul_(EMBEDDING_SCALE)
-        model.generation_config.pad_token_id = tokenizer.pad_token_id
-        model.generation_config.eos_token_id = tokenizer.eos_token_id
+        if arch in ENCODERS:  # a bare encoder: task heads are added when it is loaded for a task
+            model = AutoModel.from_config(config)
+        else:
+            model = AutoModelForCausalLM.from_config(config)
+            with torch.no_grad():
+                # A frozen tied head with the default init (std 0.02) caps logits near +-1.3, so no
+                # adapter could make the output peaked; a pretrained head has no such cap.
+                model.get_input_embeddings().weight.mul_(EMBEDDING_SCALE)
+            model.generation_config.pad_token_id = tokenizer.pad_token_id
+            model.generation_config.eos_token_id = tokenizer.eos_token_id
         model.save_pretrained(staging)
         tokenizer.save_pretrained(staging)
         try:

@@ -91,6 +91,10 @@ class BaseDataModule(L.LightningDataModule):
     def check_rows(self, split: str, dataset: Any) -> None:
         """Validate values beyond field presence (labels in range, ...); raise :class:`DataError`."""
 
+    def has_target(self, row: dict[str, Any]) -> bool:
+        """Whether a tokenized row still carries something to learn from (samples without are dropped)."""
+        return any(label != IGNORE_INDEX for label in row["labels"])
+
     # -- pipeline -------------------------------------------------------------------------------
     @property
     def tokenizer(self):
@@ -132,13 +136,14 @@ class BaseDataModule(L.LightningDataModule):
         return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
 
     def _tokenize(self, split: str, dataset: Any) -> Any:
+        # "idx" points back to the raw row (predictions files report the original text).
         tokenized = dataset.map(
-            self.tokenize_row, remove_columns=dataset.column_names, new_fingerprint=self._cache_key(dataset),
-            desc=f"Tokenizing {split}",
+            lambda row, idx: {**self.tokenize_row(row), "idx": idx}, with_indices=True,
+            remove_columns=dataset.column_names, new_fingerprint=self._cache_key(dataset), desc=f"Tokenizing {split}",
         )
         before = len(tokenized)
-        kept = tokenized.filter(lambda row: any(label != IGNORE_INDEX for label in row["labels"]),
-                                new_fingerprint=self._cache_key(dataset) + "-kept", desc=f"Dropping empty {split} samples")
+        kept = tokenized.filter(self.has_target, new_fingerprint=self._cache_key(dataset) + "-kept",
+                                desc=f"Dropping empty {split} samples")
         self.dropped[split] = before - len(kept)
         if self.dropped[split]:
             print(f"[lightning_lora] {split}: dropped {self.dropped[split]} of {before} samples with no target "
@@ -151,19 +156,21 @@ class BaseDataModule(L.LightningDataModule):
         return kept.with_format("python")
 
     # -- loaders --------------------------------------------------------------------------------
-    def collate(self, rows: list[dict[str, list[int]]]) -> dict[str, torch.Tensor]:
+    def collate(self, rows: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
         """Pad to the longest row of the batch (never to max_length); pad labels are -100."""
-        width = max(len(r["input_ids"]) for r in rows)
         pad_id = self.tokenizer.pad_token_id
-        input_ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
-        labels = torch.full((len(rows), width), IGNORE_INDEX, dtype=torch.long)
-        attention_mask = torch.zeros((len(rows), width), dtype=torch.long)
-        for i, row in enumerate(rows):
-            n = len(row["input_ids"])
-            input_ids[i, :n] = torch.tensor(row["input_ids"])
-            labels[i, :n] = torch.tensor(row["labels"])
-            attention_mask[i, :n] = 1
-        return {"input_ids": input_ids, "attention_mask": attention_mask, "labels": labels}
+        return {
+            "input_ids": pad_sequences([r["input_ids"] for r in rows], pad_id),
+            "attention_mask": pad_sequences([[1] * len(r["input_ids"]) for r in rows], 0),
+            "labels": pad_sequences([r["labels"] for r in rows], IGNORE_INDEX),
+            "idx": torch.tensor([r["idx"] for r in rows], dtype=torch.long),
+        }
+
+    def eval_split(self, stage: str) -> str:
+        """The split a ``validate`` or ``test`` run reads."""
+        if stage == "test" and "test" in self.splits:
+            return "test"
+        return "validation"
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
         if split not in self.splits:
@@ -182,5 +189,18 @@ class BaseDataModule(L.LightningDataModule):
         return self._loader("validation", shuffle=False)
 
     def test_dataloader(self) -> DataLoader:
-        return self._loader("test" if "test" in self.splits else "validation", shuffle=False)
+        return self._loader(self.eval_split("test"), shuffle=False)
+
+
+def pad_sequences(sequences: list[list[int]], value: int, side: str = "right") -> torch.Tensor:
+    """Stack lists of ints into one tensor, padded with ``value`` on ``side`` to the longest."""
+    width = max(len(seq) for seq in sequences)
+    out = torch.full((len(sequences), width), value, dtype=torch.long)
+    for i, seq in enumerate(sequences):
+        if seq:
+            if side == "right":
+                out[i, : len(seq)] = torch.tensor(seq)
+            else:
+                out[i, width - len(seq):] = torch.tensor(seq)
+    return out
 

@@ -14,6 +14,8 @@ SPLIT_ALIASES = {
     "validation": "validation", "valid": "validation", "val": "validation", "dev": "validation",
     "test": "test",
 }
+#: Bump when a generator in data/synthetic.py changes, so cached files are regenerated.
+SYNTHETIC_VERSION = 2
 FILE_BUILDERS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
 
 
@@ -24,11 +26,12 @@ class DataError(UserError):
 def _synthetic_file(name: str) -> Path:
     from lightning_lora.data import synthetic
 
-    generators = {"code": synthetic.code_sft_rows}
+    generators = {"code": synthetic.code_sft_rows, "classification": synthetic.classification_rows,
+                  "qa": synthetic.qa_rows}
     if name not in generators:
         raise DataError(f"data.path 'synthetic:{name}' is unknown; choose one of: "
                         + ", ".join(f"synthetic:{n}" for n in generators) + ".")
-    path = default_cache_dir() / "data" / f"synthetic-{name}.jsonl"
+    path = default_cache_dir() / "data" / f"synthetic-{name}-v{SYNTHETIC_VERSION}.jsonl"
     if not path.exists():
         synthetic.write_jsonl(generators[name](), path)
     return path

@@ -112,3 +112,60 @@ def tokenizer_corpus() -> list[str]:
     texts += [f"Read a and b, then print {op.expression}." for op in OPERATIONS]
     texts.append("You are a helpful coding assistant. Write a Python program. ```python\n```")
     return texts
+
+
+# -- text classification: four topics, AG News style -----------------------------------------------
+TOPICS: dict[str, tuple[str, ...]] = {
+    "World": ("minister", "election", "embassy", "border", "treaty", "parliament", "refugees", "summit"),
+    "Sports": ("match", "goal", "coach", "league", "tournament", "striker", "season", "medal"),
+    "Business": ("shares", "profit", "merger", "market", "investors", "revenue", "bank", "quarter"),
+    "Sci/Tech": ("software", "chip", "researchers", "satellite", "internet", "robot", "genome", "laptop"),
+}
+_FILLER = ("the", "a", "new", "report", "says", "on", "after", "today", "big", "week", "over", "with", "plans")
+
+
+def classification_rows(num_train: int = 800, num_valid: int = 160, num_test: int = 160, seed: int = 0) -> list[dict]:
+    """Short headlines with a ``text``, an integer ``label`` (index into :data:`TOPICS`) and a ``split``."""
+    rng = random.Random(seed)
+    names = list(TOPICS)
+    rows = []
+    for split, count in (("train", num_train), ("valid", num_valid), ("test", num_test)):
+        for _ in range(count):
+            label = rng.randrange(len(names))
+            words = rng.sample(TOPICS[names[label]], 2) + rng.sample(_FILLER, 4)
+            rng.shuffle(words)
+            rows.append({"text": " ".join(words).capitalize() + ".", "label": label, "split": split})
+    return rows
+
+
+# -- extractive QA, SQuAD v2 schema, unanswerable questions included --------------------------------
+_SYLLABLES = ("ka", "lo", "mi", "ren", "tas", "vo", "zu", "pel", "dor", "fi", "gan", "shu")
+_FACTS = (("capital", "What is the capital of {place}?", "Its capital is {value}."),
+          ("river", "Which river flows through {place}?", "The river {value} flows through it."),
+          ("leader", "Who leads {place}?", "It is led by {value}."))
+
+
+def _name(rng: random.Random) -> str:
+    return "".join(rng.choice(_SYLLABLES) for _ in range(2)).capitalize()
+
+
+def qa_rows(num_train: int = 600, num_valid: int = 60, num_test: int = 60, seed: int = 0,
+            unanswerable_share: float = 0.3) -> list[dict]:
+    """Rows in the SQuAD v2 schema: ``context``, ``question``, ``answers`` {text, answer_start}, ``split``."""
+    rng = random.Random(seed)
+    rows = []
+    for split, count in (("train", num_train), ("valid", num_valid), ("test", num_test)):
+        for i in range(count):
+            place = _name(rng)
+            stated = rng.sample(_FACTS, 2)
+            values = {key: _name(rng) for key, _, _ in stated}
+            context = f"{place} is a small country. " + " ".join(s.format(value=values[k]) for k, _, s in stated)
+            if rng.random() < unanswerable_share:
+                key, question, _ = next(f for f in _FACTS if f not in stated)
+                answers = {"text": [], "answer_start": []}
+            else:
+                key, question, _ = rng.choice(stated)
+                answers = {"text": [values[key]], "answer_start": [context.index(values[key])]}
+            rows.append({"id": f"{split}-{i}", "context": context, "question": question.format(place=place),
+                         "answers": answers, "split": split})
+    return rows

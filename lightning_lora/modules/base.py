@@ -92,6 +92,7 @@ class AdaptedModule(L.LightningModule):
         self.init_metrics()
         # The checkpoint holds trainable weights only; key checking is done in on_load_checkpoint.
         self.strict_loading = False
+        self.loaded_step: int | None = None
 
     def load_backbone(self, model_name_or_path: str, dtype: str, attn_implementation: str | None) -> torch.nn.Module:
         """Load the Hugging Face model (and set ``self.tokenizer``)."""
@@ -149,6 +150,7 @@ class AdaptedModule(L.LightningModule):
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         check_checkpoint(checkpoint, self.checkpoint_metadata())
+        self.loaded_step = int(checkpoint.get("global_step", 0))
 
 
 def check_checkpoint(checkpoint: dict[str, Any], expected: dict[str, Any]) -> None:

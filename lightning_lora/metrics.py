@@ -1,0 +1,117 @@
+"""Task metrics: torchmetrics collections for classification, SQuAD v2 scoring and text overlap for QA.
+
+SQuAD v2 exact match and F1 follow the official evaluation script: answers are normalised (lower
+case, punctuation and the articles a/an/the removed, whitespace collapsed), the best score over the
+gold answers counts, and a question with no gold answer is answered correctly only by an empty
+prediction.
+"""
+
+from __future__ import annotations
+
+import collections
+import re
+import string
+from typing import Any, Sequence
+
+from torchmetrics import MetricCollection
+from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix, MulticlassF1Score
+from torchmetrics.classification import MulticlassPrecision, MulticlassRecall
+
+METEOR_UNAVAILABLE = ("not computed: METEOR needs NLTK with its WordNet data, which is not installed here "
+                      "and cannot be downloaded offline")
+
+
+def classification_metrics(num_classes: int) -> MetricCollection:
+    """Accuracy, precision, recall and F1 (macro and weighted) over ``num_classes`` classes."""
+    metrics: dict[str, Any] = {"accuracy": MulticlassAccuracy(num_classes, average="micro")}
+    for average in ("macro", "weighted"):
+        metrics[f"precision_{average}"] = MulticlassPrecision(num_classes, average=average)
+        metrics[f"recall_{average}"] = MulticlassRecall(num_classes, average=average)
+        metrics[f"f1_{average}"] = MulticlassF1Score(num_classes, average=average)
+    return MetricCollection(metrics)
+
+
+def confusion_matrix(num_classes: int) -> MulticlassConfusionMatrix:
+    """Counts, rows are true classes and columns predicted classes."""
+    return MulticlassConfusionMatrix(num_classes)
+
+
+# -- SQuAD v2 -------------------------------------------------------------------------------------
+_ARTICLES = re.compile(r"\b(a|an|the)\b", re.UNICODE)
+_PUNCTUATION = set(string.punctuation)
+
+
+def normalize_answer(text: str) -> str:
+    """Lower case, drop punctuation and articles, collapse whitespace (the official SQuAD normalisation)."""
+    text = "".join(ch for ch in text.lower() if ch not in _PUNCTUATION)
+    return " ".join(_ARTICLES.sub(" ", text).split())
+
+
+def exact_match(prediction: str, gold: str) -> float:
+    return float(normalize_answer(prediction) == normalize_answer(gold))
+
+
+def token_f1(prediction: str, gold: str) -> float:
+    """Token-overlap F1; two empty answers agree (1.0), an empty and a non-empty one do not (0.0)."""
+    pred_tokens, gold_tokens = normalize_answer(prediction).split(), normalize_answer(gold).split()
+    if not pred_tokens or not gold_tokens:
+        return float(pred_tokens == gold_tokens)
+    common = collections.Counter(pred_tokens) & collections.Counter(gold_tokens)
+    overlap = sum(common.values())
+    if overlap == 0:
+        return 0.0
+    precision, recall = overlap / len(pred_tokens), overlap / len(gold_tokens)
+    return 2 * precision * recall / (precision + recall)
+
+
+def squad_v2_scores(predictions: Sequence[str], golds: Sequence[Sequence[str]]) -> dict[str, Any]:
+    """Exact match and F1 in percent, overall and split into HasAns / NoAns, as the official script reports.
+
+    Args:
+        predictions: one answer per question; ``""`` means "unanswerable".
+        golds: the gold answers per question; an empty list means the question is unanswerable.
+    """
+    if len(predictions) != len(golds):
+        raise ValueError(f"{len(predictions)} predictions for {len(golds)} questions.")
+    per_question = []
+    for prediction, answers in zip(predictions, golds):
+        answers = [a for a in answers if normalize_answer(a)] or [""]
+        per_question.append((max(exact_match(prediction, a) for a in answers),
+                             max(token_f1(prediction, a) for a in answers), answers != [""]))
+
+    def summary(rows: list[tuple[float, float, bool]]) -> dict[str, float | int | None]:
+        if not rows:
+            return {"exact": None, "f1": None, "total": 0}
+        return {"exact": 100.0 * sum(r[0] for r in rows) / len(rows), "f1": 100.0 * sum(r[1] for r in rows) / len(rows),
+                "total": len(rows)}
+
+    result = summary(per_question)
+    result["HasAns"] = summary([r for r in per_question if r[2]])
+    result["NoAns"] = summary([r for r in per_question if not r[2]])
+    return result
+
+
+def text_overlap_scores(predictions: Sequence[str], references: Sequence[Sequence[str]]) -> dict[str, Any]:
+    """Corpus BLEU-4 (add-one smoothed: answers are short) and ROUGE-L F1 from torchmetrics; METEOR if possible.
+
+    Empty references (unanswerable questions) are compared as the empty string.
+    """
+    from torchmetrics.text import BLEUScore, ROUGEScore
+
+    refs = [list(r) if r else [""] for r in references]
+    preds = list(predictions)
+    bleu = float(BLEUScore(n_gram=4, smooth=True)(preds, refs))
+    rouge = ROUGEScore(rouge_keys=("rougeL",))(preds, refs)
+    scores: dict[str, Any] = {"bleu": bleu, "rougeL_f1": float(rouge["rougeL_fmeasure"])}
+    scores["meteor"], scores["meteor_note"] = _meteor(preds, refs)
+    return scores
+
+
+def _meteor(predictions: list[str], references: list[list[str]]) -> tuple[float | None, str]:
+    try:
+        from nltk.translate.meteor_score import meteor_score
+
+        values = [meteor_score([r.split() for r in refs], p.split()) for p, refs in zip(predictions, references)]
+    except Exception:  # nltk missing, or its WordNet data missing (LookupError)
+        return None, METEOR_UNAVAILABLE
+    return sum(values) / len(values), "nltk meteor_score, mean over questions"

@@ -1,0 +1,132 @@
+"""Sequence classification: accuracy, precision, recall, F1 (macro and weighted), confusion matrix."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torchmetrics import MeanMetric
+
+from lightning_lora.backbone import load_sequence_classifier, load_tokenizer
+from lightning_lora.errors import UserError
+from lightning_lora.metrics import classification_metrics, confusion_matrix
+from lightning_lora.modules.base import AdaptedModule
+from lightning_lora.outputs import confusion_figure, write_eval_outputs
+
+
+class SequenceClassifierModule(AdaptedModule):
+    """A Hugging Face encoder or decoder with a classification head and a fine-tuning method applied.
+
+    Args:
+        model_name_or_path: hub id, local directory, or ``tiny:<arch>``.
+        num_labels: number of classes; filled in from the data module when left unset.
+        label_names: class names in label order; filled in from the data module when left unset.
+        **kwargs: method, lora, optimizer, dtype, attn_implementation, gradient_checkpointing as in
+            :class:`~lightning_lora.modules.causal_lm.CausalLMModule`.
+    """
+
+    task_type = "SEQ_CLS"
+
+    def __init__(self, model_name_or_path: str, num_labels: int | None = None,
+                 label_names: list[str] | None = None, **kwargs: Any) -> None:
+        if num_labels is None and not label_names:
+            raise UserError("model.num_labels is unset and no label names are known; set model.num_labels "
+                            "or use a data module that provides them.")
+        self.num_labels = num_labels or len(label_names or [])
+        if label_names and len(label_names) != self.num_labels:
+            raise UserError(f"model.label_names has {len(label_names)} names but model.num_labels is {self.num_labels}.")
+        self.label_names = list(label_names) if label_names else [str(i) for i in range(self.num_labels)]
+        super().__init__(model_name_or_path, **kwargs)
+        self.hparams["num_labels"] = self.num_labels
+        self.hparams["label_names"] = self.label_names
+
+    def load_backbone(self, model_name_or_path: str, dtype: str, attn_implementation: str | None) -> torch.nn.Module:
+        self.tokenizer = load_tokenizer(model_name_or_path)
+        return load_sequence_classifier(model_name_or_path, self.label_names, dtype, attn_implementation,
+                                        pad_token_id=self.tokenizer.pad_token_id)
+
+    def init_metrics(self) -> None:
+        self.train_loss = MeanMetric()
+        self.val_metrics = classification_metrics(self.num_labels).clone(prefix="val/")
+        self.test_metrics = classification_metrics(self.num_labels).clone(prefix="test/")
+        self.val_confusion = confusion_matrix(self.num_labels)
+        self.test_confusion = confusion_matrix(self.num_labels)
+        self.val_loss = MeanMetric()
+        self.test_loss = MeanMetric()
+        self._predictions: list[dict[str, Any]] = []
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return self.model(input_ids=input_ids, attention_mask=attention_mask).logits
+
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        logits = self(batch["input_ids"], batch["attention_mask"])
+        loss = F.cross_entropy(logits.float(), batch["labels"])
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"Non-finite training loss ({loss.item()}) at global step {self.global_step}, batch {batch_idx}.")
+        self.train_loss.update(loss.detach(), weight=batch["labels"].numel())
+        return loss
+
+    def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
+        self.log("train/loss", self.train_loss.compute(), prog_bar=True, on_step=True, on_epoch=False)
+        self.train_loss.reset()
+
+    def _eval_step(self, batch: dict[str, torch.Tensor], stage: str) -> None:
+        logits = self(batch["input_ids"], batch["attention_mask"]).float()
+        loss = F.cross_entropy(logits, batch["labels"])
+        preds = logits.argmax(-1)
+        getattr(self, f"{stage}_loss").update(loss, weight=batch["labels"].numel())
+        getattr(self, f"{stage}_metrics").update(preds, batch["labels"])
+        getattr(self, f"{stage}_confusion").update(preds, batch["labels"])
+        if self._writes_outputs():
+            probs = logits.softmax(-1)
+            for idx, label, pred, prob in zip(batch["idx"].tolist(), batch["labels"].tolist(), preds.tolist(), probs.tolist()):
+                self._predictions.append({"idx": idx, "label": label, "prediction": pred, "probabilities": prob})
+
+    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        self._eval_step(batch, "val")
+
+    def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        self._eval_step(batch, "test")
+
+    def _writes_outputs(self) -> bool:
+        """Prediction files are written by ``validate`` and ``test`` runs, not by validation during ``fit``."""
+        return self._trainer is not None and self.trainer.state.fn in ("validate", "test")
+
+    def _end_eval(self, stage: str) -> None:
+        loss = getattr(self, f"{stage}_loss").compute()
+        getattr(self, f"{stage}_loss").reset()
+        metrics = {k: v for k, v in getattr(self, f"{stage}_metrics").compute().items()}
+        getattr(self, f"{stage}_metrics").reset()
+        confusion = getattr(self, f"{stage}_confusion").compute().cpu()
+        getattr(self, f"{stage}_confusion").reset()
+        self.log(f"{stage}/loss", loss, prog_bar=True)
+        for name, value in metrics.items():
+            self.log(name, value, prog_bar=name.endswith("/accuracy"))
+        if not self.trainer.is_global_zero:
+            return
+        figure = confusion_figure(confusion, self.label_names, title=f"{stage} confusion matrix, step {self.global_step}")
+        for logger in self.loggers:
+            experiment = getattr(logger, "experiment", None)
+            if hasattr(experiment, "add_figure"):
+                experiment.add_figure(f"{stage}/confusion_matrix", figure, global_step=self.global_step)
+        if self._writes_outputs():
+            self._write_outputs(stage, float(loss), {k: float(v) for k, v in metrics.items()}, confusion)
+
+    def _write_outputs(self, stage: str, loss: float, metrics: dict[str, float], confusion: torch.Tensor) -> None:
+        datamodule = self.trainer.datamodule
+        split = datamodule.eval_split("test" if stage == "test" else "validate")
+        rows = []
+        for p in sorted(self._predictions, key=lambda r: r["idx"]):
+            rows.append({"text": datamodule.text_of(split, p["idx"]), "label": self.label_names[p["label"]],
+                         "prediction": self.label_names[p["prediction"]],
+                         "probabilities": dict(zip(self.label_names, (round(x, 6) for x in p["probabilities"])))})
+        self._predictions = []
+        summary = {f"{stage}/loss": loss, **metrics, "confusion_matrix": confusion.tolist(), "label_names": self.label_names}
+        write_eval_outputs(self.trainer, stage, split, summary, rows, self.method)
+
+    def on_validation_epoch_end(self) -> None:
+        self._end_eval("val")
+
+    def on_test_epoch_end(self) -> None:
+        self._end_eval("test")
