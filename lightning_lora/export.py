@@ -1,0 +1,194 @@
+"""Export a training checkpoint as a folder other tools load: a PEFT adapter, or a merged Hugging Face model.
+
+    python -m lightning_lora export --ckpt_path checkpoints/quickstart/best --output exports/quickstart
+    python -m lightning_lora export --config X --ckpt_path Y --output DIR --merge [--push_to_hub user/repo]
+
+The model is built from the training config exactly as ``benchmark`` builds it and the checkpoint's
+trainable weights are loaded after checking they belong to it. Without ``--merge`` the folder is a
+PEFT adapter (``adapter_config.json`` + ``adapter_model.safetensors``) for
+``PeftModel.from_pretrained(base, DIR)``; with ``--merge`` the adapter is folded into the base
+weights and the folder is a plain model for ``AutoModelFor*.from_pretrained(DIR)``. ``full`` and
+``bitfit`` train base weights themselves, so they have no adapter and need ``--merge``. The
+tokenizer and an ``export.json`` (base model, method, checkpoint and step) go in both.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from lightning_lora.errors import UserError
+from lightning_lora.methods import PEFT_METHODS
+
+EXPORT_FILE = "export.json"
+
+
+class ExportError(UserError):
+    """An export cannot be made as asked."""
+
+
+def build_parser() -> Any:
+    """Options of ``python -m lightning_lora export``."""
+    from jsonargparse import ActionYesNo, ArgumentParser
+
+    p = ArgumentParser(prog="lightning_lora export", exit_on_error=False,
+                       description="Write a checkpoint as a PEFT adapter folder or (--merge) a plain Hugging Face model folder.")
+    p.add_argument("--ckpt_path", type=str, required=True, help="checkpoint written by fit (e.g. checkpoints/<run>/best)")
+    p.add_argument("--output", type=str, required=True,
+                   help="folder to write: new, empty, or (with --overwrite) a previous export")
+    p.add_argument("--config", type=str | None, default=None,
+                   help="training config of the checkpoint (default: config.yaml beside the checkpoint, saved by fit)")
+    p.add_argument("--merge", action=ActionYesNo, default=False,
+                   help="merge the adapter into the base weights and write a plain model (required for full / bitfit)")
+    p.add_argument("--overwrite", action=ActionYesNo, default=False, help="replace a previous export in --output")
+    p.add_argument("--push_to_hub", type=str | None, default=None, help="also upload the folder to this hub repository id")
+    return p
+
+
+def check_output(output: Path, overwrite: bool) -> None:
+    """Refuse an output folder that holds something other than a previous export, or cannot be written."""
+    if output.exists() and not output.is_dir():
+        raise ExportError(f"--output {output} exists and is not a folder.")
+    existing = next(p for p in [output, *output.absolute().parents] if p.exists())
+    if not existing.is_dir():
+        raise ExportError(f"--output {output} cannot be written: {existing} is a file, not a folder.")
+    if output.is_dir() and any(output.iterdir()):
+        if not (output / EXPORT_FILE).is_file():
+            raise ExportError(f"--output {output} is not empty and holds no previous export; choose a new folder.")
+        if not overwrite:
+            raise ExportError(f"--output {output} holds a previous export; pass --overwrite to replace it.")
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryDirectory(dir=output.parent).cleanup()
+    except OSError as err:
+        raise ExportError(f"--output {output} cannot be written: {err.strerror or err}.") from err
+
+
+def check_exportable(method: str | None, merge: bool) -> None:
+    """Only PEFT methods have an adapter of their own; the others export whole models."""
+    if not merge and method is not None and method not in PEFT_METHODS:
+        raise ExportError(f"model.method {method!r} trains base weights, so there is no adapter to export; "
+                          "pass --merge to write the whole model.")
+
+
+def export_module(module: Any, output: Path, merge: bool, info: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Write ``module``'s model (adapter, or merged with ``merge``) and tokenizer to ``output``; return export.json.
+
+    Merging folds the adapter into ``module.model`` in place (PEFT's ``merge_and_unload``); for
+    ``qlora`` the adapter is merged into a fresh unquantised copy of the base instead, since
+    rounding merged weights back to 4 bits would change them. The folder is written beside
+    ``output`` and renamed into place, so a failed export leaves no half-written folder.
+    """
+    method = module.method
+    check_exportable(method, merge)
+    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}-", dir=output.parent))
+    try:
+        if not merge:
+            module.model.save_pretrained(staging)
+        elif method == "qlora":
+            base = module.model.get_base_model()
+            module.model.save_pretrained(staging / "adapter")
+            merged = merge_adapter_into_base(staging / "adapter", type(base), base.config.name_or_path, _compute_dtype(module))
+            merged.save_pretrained(staging)
+            shutil.rmtree(staging / "adapter")
+        else:
+            model = module.model.merge_and_unload() if method in PEFT_METHODS else module.model
+            model.save_pretrained(staging)
+        module.tokenizer.save_pretrained(staging)
+        record = export_record(module, merge, info or {})
+        (staging / EXPORT_FILE).write_text(json.dumps(record, indent=2) + "\n")
+        if output.exists():  # an empty folder, or a previous export check_output allowed to replace
+            shutil.rmtree(output)
+        staging.rename(output)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return record
+
+
+def merge_adapter_into_base(adapter_dir: Path, model_class: Any, base: str, dtype: Any) -> Any:
+    """Load the unquantised base with ``model_class`` and merge the adapter in ``adapter_dir`` into it."""
+    from peft import PeftModel
+
+    base_model = model_class.from_pretrained(base, dtype=dtype)
+    return PeftModel.from_pretrained(base_model, str(adapter_dir)).merge_and_unload()
+
+
+def _compute_dtype(module: Any) -> Any:
+    import torch
+
+    dtype = (getattr(module, "hparams", {}) or {}).get("dtype", "float32")
+    return getattr(torch, dtype) if dtype in ("float32", "float16", "bfloat16") else torch.bfloat16
+
+
+def export_record(module: Any, merge: bool, info: dict[str, Any]) -> dict[str, Any]:
+    """What ``export.json`` says: the base model, the method and its settings, the format and how to load it."""
+    metadata = {k: v for k, v in module.checkpoint_metadata().items() if k not in ("trainable_keys", "logger_version")}
+    base = module.model.get_base_model() if hasattr(module.model, "get_base_model") else module.model
+    model_class = type(base).__name__
+    auto_class = "AutoModelForSequenceClassification" if module.task_type == "SEQ_CLS" else "AutoModelForCausalLM"
+    base_path = base.config.name_or_path
+    return {
+        "format": "transformers" if merge else "peft_adapter",
+        "merged": merge,
+        "base_model": module.model_name_or_path,
+        "base_model_path": base_path,
+        "model_class": model_class,
+        "method": module.method,
+        "metadata": metadata,
+        **info,
+        "load_with": (f"transformers.{auto_class}.from_pretrained(DIR)" if merge else
+                      f"peft.PeftModel.from_pretrained(transformers.{auto_class}.from_pretrained({base_path!r}), DIR)"),
+    }
+
+
+def push_to_hub(folder: Path, repo_id: str) -> str:
+    """Upload ``folder`` to the hub repository ``repo_id`` (created if missing); return its URL."""
+    from huggingface_hub import HfApi
+
+    try:
+        api = HfApi()
+        api.create_repo(repo_id, exist_ok=True)
+        api.upload_folder(folder_path=str(folder), repo_id=repo_id, commit_message="Upload from lightning_lora export")
+    except Exception as err:  # network, offline mode, auth: errors come from httpx, huggingface_hub and OSError
+        text = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise ExportError(f"--push_to_hub {repo_id}: upload failed ({text}); the export in {folder} is complete, "
+                          f"upload it later with `hf upload {repo_id} {folder}`.") from err
+    return f"https://huggingface.co/{repo_id}"
+
+
+def main(argv: list[str]) -> int:
+    """``python -m lightning_lora export --ckpt_path Y --output DIR [--config X] [--merge] [--push_to_hub REPO]``."""
+    from lightning_lora.checkpoint_benchmark import load_trainable_weights
+    from lightning_lora.checkpoints import read_metadata
+    from lightning_lora.cli import build_cli
+
+    try:
+        args = build_parser().parse_args(argv)
+    except Exception as err:  # jsonargparse: unknown option, missing required option or bad type
+        raise ExportError(f"export: {(str(err).strip().splitlines() or ['bad arguments'])[0]}") from err
+    ckpt_path = Path(args.ckpt_path).expanduser()
+    if not ckpt_path.is_file():
+        raise ExportError(f"--ckpt_path {args.ckpt_path}: no checkpoint file there.")
+    config = Path(args.config) if args.config else ckpt_path.parent / "config.yaml"
+    if not config.is_file():
+        raise ExportError(f"export needs the training config: --config {args.config or config} not found.")
+    output = Path(args.output).expanduser()
+    check_output(output, args.overwrite)
+    check_exportable((read_metadata(ckpt_path) or {}).get("method"), args.merge)  # before the model is built
+
+    print(f"export: building the model of {config} and loading {ckpt_path}")
+    cli = build_cli(["--config", str(config), "--trainer.logger", "false"], run=False)
+    module = cli.model
+    step = load_trainable_weights(module, ckpt_path)
+    record = export_module(module, output, args.merge,
+                           {"checkpoint": str(ckpt_path.resolve()), "step": step, "config": str(config.resolve())})
+    kind = "merged model" if args.merge else "PEFT adapter"
+    size = sum(f.stat().st_size for f in output.iterdir() if f.is_file())
+    print(f"export: wrote the {kind} of {module.method} step {step} to {output} ({size / 2**20:.1f} MiB); "
+          f"load it with {record['load_with']}")
+    if args.push_to_hub:
+        print(f"export: pushed to {push_to_hub(output, args.push_to_hub)}")
+    return 0
