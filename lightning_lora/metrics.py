@@ -92,17 +92,20 @@ def squad_v2_scores(predictions: Sequence[str], golds: Sequence[Sequence[str]]) 
 
 
 def text_overlap_scores(predictions: Sequence[str], references: Sequence[Sequence[str]]) -> dict[str, Any]:
-    """Corpus BLEU-4 (add-one smoothed: answers are short) and ROUGE-L F1 from torchmetrics; METEOR if possible.
+    """Corpus BLEU-1 and BLEU-4 (add-one smoothed) and ROUGE-L F1 from torchmetrics; METEOR where possible.
 
-    Empty references (unanswerable questions) are compared as the empty string.
+    BLEU-4 counts 4-grams over the whole corpus, so a corpus of answers shorter than four words
+    scores 0 however right they are; BLEU-1 is reported beside it for short answers. Empty
+    references (unanswerable questions) are compared as the empty string.
     """
     from torchmetrics.text import BLEUScore, ROUGEScore
 
     refs = [list(r) if r else [""] for r in references]
     preds = list(predictions)
-    bleu = float(BLEUScore(n_gram=4, smooth=True)(preds, refs))
     rouge = ROUGEScore(rouge_keys=("rougeL",))(preds, refs)
-    scores: dict[str, Any] = {"bleu": bleu, "rougeL_f1": float(rouge["rougeL_fmeasure"])}
+    scores: dict[str, Any] = {"bleu1": float(BLEUScore(n_gram=1)(preds, refs)),
+                              "bleu4": float(BLEUScore(n_gram=4, smooth=True)(preds, refs)),
+                              "rougeL_f1": float(rouge["rougeL_fmeasure"])}
     scores["meteor"], scores["meteor_note"] = _meteor(preds, refs)
     return scores
 

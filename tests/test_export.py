@@ -192,3 +192,31 @@ def test_bad_inputs_are_one_line_with_exit_code_2(runs, tmp_path, capsys):
         if "model.method='dora'" not in message:  # refused before any model is built: nothing else printed
             assert len(lines) == 1, lines
     assert not (tmp_path / "o").exists()
+
+
+def test_a_classifier_checkpoint_exports_through_the_cli(in_tmp):
+    """The classification quickstart's module: adapter and merged folders give its logits (head included)."""
+    from peft import PeftModel
+    from transformers import AutoModelForSequenceClassification
+
+    from lightning_lora.checkpoint_benchmark import load_trainable_weights
+
+    config = ["--config", str(REPO / "configs" / "quickstart-classification.yaml"), "--trainer.enable_progress_bar", "false",
+              "--trainer.enable_model_summary", "false", "--trainer.num_sanity_val_steps", "0"]
+    build_cli(["fit", *config, "--run_name", "cls", "--trainer.max_steps", "2", "--checkpoint.every_n_train_steps", "2",
+               "--data.batch_size", "8", "--model.optimizer.warmup_steps", "0"])
+    ckpt = in_tmp / "checkpoints" / "cls" / "step000002.ckpt"
+    assert main(["export", "--ckpt_path", str(ckpt), "--output", "adapter"]) == 0
+    assert main(["export", "--ckpt_path", str(ckpt), "--output", "merged", "--merge"]) == 0
+    cli = build_cli(["--config", str(ckpt.parent / "config.yaml"), "--trainer.logger", "false"], run=False)
+    load_trainable_weights(cli.model, ckpt)
+    cli.model.eval()
+    with torch.no_grad():
+        expected = cli.model(**_inputs())
+    assert expected.shape == (2, 4)
+    base_path = json.loads((in_tmp / "adapter" / "adapter_config.json").read_text())["base_model_name_or_path"]
+    base = AutoModelForSequenceClassification.from_pretrained(base_path, num_labels=4)
+    torch.testing.assert_close(_logits(PeftModel.from_pretrained(base, "adapter")), expected, atol=1e-5, rtol=1e-5)
+    merged = AutoModelForSequenceClassification.from_pretrained(in_tmp / "merged")
+    assert merged.config.id2label[1] == "Sports"
+    torch.testing.assert_close(_logits(merged), expected, atol=1e-5, rtol=1e-5)

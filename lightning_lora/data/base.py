@@ -35,6 +35,8 @@ class BaseDataModule(L.LightningDataModule):
         eval_batch_size: validation/test batch size (defaults to ``batch_size``).
         num_workers: dataloader worker processes.
         max_samples: keep at most this many rows per split (quick experiments).
+        use_splits: the dataset's own splits to use (e.g. ``[train]`` to ignore a test split whose
+            labels are hidden, and hold out ``val_fraction`` of train instead); default all.
     """
 
     #: Fields every row must have; subclasses override.
@@ -53,6 +55,7 @@ class BaseDataModule(L.LightningDataModule):
         eval_batch_size: int | None = None,
         num_workers: int = 0,
         max_samples: int | None = None,
+        use_splits: list[str] | None = None,
     ) -> None:
         super().__init__()
         if not 0.0 < val_fraction < 1.0:
@@ -74,6 +77,7 @@ class BaseDataModule(L.LightningDataModule):
         self.eval_batch_size = eval_batch_size or batch_size
         self.num_workers = num_workers
         self.max_samples = max_samples
+        self.use_splits = list(use_splits) if use_splits is not None else None
         self._tokenizer = None
         self.splits: dict[str, Any] = {}
         self.raw_splits: dict[str, Any] = {}
@@ -113,7 +117,7 @@ class BaseDataModule(L.LightningDataModule):
             self._build()
 
     def _build(self) -> None:
-        raw = load_source(self.path, self.config_name, self.split_field, self.val_fraction, self.seed)
+        raw = self.load_splits()
         for split, dataset in raw.items():
             missing = [f for f in self.required_fields if f not in dataset.column_names]
             if missing:
@@ -128,6 +132,10 @@ class BaseDataModule(L.LightningDataModule):
             self.check_rows(split, dataset)
             self.raw_splits[split] = dataset
             self.splits[split] = self._tokenize(split, dataset)
+
+    def load_splits(self) -> dict[str, Any]:
+        """The raw splits of the source (train, validation and, when present, test)."""
+        return load_source(self.path, self.config_name, self.split_field, self.val_fraction, self.seed, self.use_splits)
 
     def _cache_key(self, dataset: Any) -> str:
         tok = self.tokenizer

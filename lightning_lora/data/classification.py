@@ -8,7 +8,7 @@ from typing import Any
 import torch
 
 from lightning_lora.data.base import BaseDataModule, pad_sequences
-from lightning_lora.data.sources import DataError, load_source
+from lightning_lora.data.sources import DataError
 
 
 class TextClassificationDataModule(BaseDataModule):
@@ -43,8 +43,7 @@ class TextClassificationDataModule(BaseDataModule):
         """Class names in label order (from the config, the dataset's ClassLabel feature, or the labels seen)."""
         if self._label_names:
             return self._label_names
-        splits = load_source(self.path, self.config_name, self.split_field, self.val_fraction, self.seed)
-        train = splits["train"]
+        train = self.load_splits()["train"]
         if self.label_field not in train.column_names:
             raise DataError(f"{self.path} (train split) has no field {self.label_field!r}; its fields are "
                             f"{', '.join(train.column_names)}.")

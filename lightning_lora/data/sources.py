@@ -73,17 +73,23 @@ def _load_raw(path: str, config_name: str | None) -> Any:
         raise DataError(f"Could not load data.path {path!r}: {first}") from err
 
 
-def load_source(path: str, config_name: str | None, split_field: str, val_fraction: float, seed: int) -> dict[str, Any]:
+def load_source(path: str, config_name: str | None, split_field: str, val_fraction: float, seed: int,
+                use_splits: list[str] | None = None) -> dict[str, Any]:
     """Load ``path`` and return ``{"train": ds, "validation": ds[, "test": ds]}``.
 
-    A dataset's own splits are used when it has them; otherwise rows are split by ``split_field``
-    when that column exists; otherwise a seeded ``val_fraction`` of the rows becomes validation.
+    A dataset's own splits are used when it has them (only those named in ``use_splits``, if
+    given); otherwise rows are split by ``split_field`` when that column exists; otherwise a seeded
+    ``val_fraction`` of the rows becomes validation.
     """
     raw = _load_raw(path, config_name)
+    if use_splits is not None:
+        unknown = [name for name in use_splits if name not in raw]
+        if unknown:
+            raise DataError(f"data.use_splits names {', '.join(unknown)}, but {path} has the splits {', '.join(raw)}.")
     splits: dict[str, Any] = {}
     for name, dataset in raw.items():
         canonical = SPLIT_ALIASES.get(name)
-        if canonical and canonical not in splits:
+        if canonical and canonical not in splits and (use_splits is None or name in use_splits):
             splits[canonical] = dataset
     if "train" not in splits:
         raise DataError(f"{path} has no train split (found: {', '.join(raw.keys())}).")

@@ -111,6 +111,9 @@ def tokenizer_corpus() -> list[str]:
         texts += [phrasing.format(name=name) for op in OPERATIONS for name in op.names]
     texts += [f"Read a and b, then print {op.expression}." for op in OPERATIONS]
     texts.append("You are a helpful coding assistant. Write a Python program. ```python\n```")
+    texts += [" ".join(words) for words in TOPICS.values()] + [" ".join(_FILLER)]
+    texts += list(_SYLLABLES) + [q + " " + s for _, q, s in _FACTS]
+    texts.append('Answer from the context, or say "unanswerable". Context: is a small country. Question: unanswerable')
     return texts
 
 

@@ -128,3 +128,15 @@ def test_synthetic_source_generates_the_deep_schema(tiny_qwen2):
     dm = _dm(tiny_qwen2, "synthetic:code", mode="prompt_solution")
     assert set(dm.raw_splits) == {"train", "validation", "test"}
     assert {"input", "solution", "output", "split"} <= set(dm.raw_splits["train"].column_names)
+
+
+def test_use_splits_keeps_only_the_named_splits_and_holds_out_validation(tiny_qwen2, tmp_path):
+    import datasets
+
+    folder = tmp_path / "dd"
+    datasets.DatasetDict({"train": datasets.Dataset.from_list(ROWS), "test": datasets.Dataset.from_list(ROWS[:3])}
+                         ).save_to_disk(str(folder))
+    dm = _dm(tiny_qwen2, folder, use_splits=["train"], val_fraction=0.2)
+    assert set(dm.splits) == {"train", "validation"} and len(dm.splits["validation"]) == 4
+    with pytest.raises(DataError, match="data.use_splits names dev, but .* has the splits train, test"):
+        _dm(tiny_qwen2, folder, use_splits=["train", "dev"])
