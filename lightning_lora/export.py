@@ -84,6 +84,10 @@ def export_module(module: Any, output: Path, merge: bool, info: dict[str, Any] |
     """
     method = module.method
     check_exportable(method, merge)
+    if merge and method in PEFT_METHODS and not hasattr(module.model.base_model, "merge_and_unload"):
+        peft_type = module.model.peft_config["default"].peft_type.value
+        raise ExportError(f"--merge: {peft_type} adapters cannot be merged into the base weights; "
+                          "export the adapter without --merge.")
     staging = Path(tempfile.mkdtemp(prefix=f".{output.name}-", dir=output.parent))
     try:
         if not merge:

@@ -220,3 +220,17 @@ def test_a_classifier_checkpoint_exports_through_the_cli(in_tmp):
     merged = AutoModelForSequenceClassification.from_pretrained(in_tmp / "merged")
     assert merged.config.id2label[1] == "Sports"
     torch.testing.assert_close(_logits(merged), expected, atol=1e-5, rtol=1e-5)
+
+
+def test_an_adapter_that_cannot_merge_says_so(tmp_path, tiny_qwen2, tokenizer):
+    from transformers import AutoModelForCausalLM
+
+    from lightning_lora.export import ExportError, export_module
+    from lightning_lora.methods import apply_method
+
+    model = apply_method(AutoModelForCausalLM.from_pretrained(tiny_qwen2), "peft",
+                         peft_config={"peft_type": "PROMPT_TUNING", "num_virtual_tokens": 4})
+    module = SimpleNamespace(method="peft", model=model, tokenizer=tokenizer, task_type="CAUSAL_LM")
+    with pytest.raises(ExportError, match="^--merge: PROMPT_TUNING adapters cannot be merged into the base weights; "):
+        export_module(module, tmp_path / "out", merge=True)
+    assert not (tmp_path / "out").exists()
