@@ -93,6 +93,8 @@ def _load(auto_class: Any, name_or_path: str, dtype: str, attn_implementation: s
         options["attn_implementation"] = attn_implementation
     if quantization_config is not None:
         options["quantization_config"] = quantization_config
+        # 4-bit weights are placed on this process's GPU at load time; Lightning must not move them.
+        options["device_map"] = {"": int(os.environ.get("LOCAL_RANK", 0))}
     try:
         model = auto_class.from_pretrained(source, **options)
     except (OSError, ValueError) as err:

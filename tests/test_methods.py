@@ -223,8 +223,6 @@ def test_qlora_is_refused_on_cpu_in_one_line_before_anything_loads(monkeypatch):
         check_method_available("qlora")
 
 
-@pytest.mark.xfail(strict=True, reason="needs AdaptedModule.__init__ to call check_method_available(method) before "
-                                       "load_backbone; remove this marker once it does")
 def test_qlora_on_this_machine_fails_through_the_cli_before_weights_load(in_tmp, capsys, monkeypatch):
     import transformers
 

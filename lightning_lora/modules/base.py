@@ -13,7 +13,8 @@ from lightning.pytorch.utilities import rank_zero_info
 
 from lightning_lora.checkpoints import METADATA_KEY
 from lightning_lora.errors import UserError
-from lightning_lora.methods import LoraArgs, apply_method, method_metadata, parameter_report, trainable_keys
+from lightning_lora.methods import (IA3Args, LoraArgs, apply_method, check_method_available, method_metadata,
+                                    parameter_report, peft_config_from_dict, trainable_keys)
 
 SCHEDULERS = ("cosine", "linear", "constant")
 
@@ -65,20 +66,30 @@ class AdaptedModule(L.LightningModule):
         model_name_or_path: str,
         method: str = "lora",
         lora: LoraArgs = LoraArgs(),
+        ia3: IA3Args = IA3Args(),
+        peft_config: dict[str, Any] | None = None,
         optimizer: OptimizerArgs = OptimizerArgs(),
         dtype: str = "float32",
         attn_implementation: str | None = "sdpa",
         gradient_checkpointing: bool = False,
     ) -> None:
         super().__init__()
+        # Refuse what cannot work (QLoRA on CPU, a bad PEFT dict) before any weights load.
+        check_method_available(method)
+        if method == "peft":
+            if peft_config is None:
+                raise UserError("model.method 'peft' needs model.peft_config (a PEFT config as a dict).")
+            peft_config_from_dict(peft_config, self.task_type)
         self.save_hyperparameters({
-            "model_name_or_path": model_name_or_path, "method": method, "lora": asdict(lora),
-            "optimizer": asdict(optimizer), "dtype": dtype, "attn_implementation": attn_implementation,
-            "gradient_checkpointing": gradient_checkpointing,
+            "model_name_or_path": model_name_or_path, "method": method, "lora": asdict(lora), "ia3": asdict(ia3),
+            "peft_config": peft_config, "optimizer": asdict(optimizer), "dtype": dtype,
+            "attn_implementation": attn_implementation, "gradient_checkpointing": gradient_checkpointing,
         })
         self.model_name_or_path = model_name_or_path
         self.method = method
         self.lora = lora
+        self.ia3 = ia3
+        self.peft_config = peft_config
         self.optimizer_args = optimizer
         backbone = self.load_backbone(model_name_or_path, dtype, attn_implementation)
         self.base_fingerprint = _fingerprint(model_name_or_path, backbone)
@@ -86,7 +97,7 @@ class AdaptedModule(L.LightningModule):
             # Non-reentrant checkpointing keeps gradients flowing into adapters whose inputs are frozen.
             backbone.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
             backbone.config.use_cache = False
-        self.model = apply_method(backbone, method, lora, self.task_type)
+        self.model = apply_method(backbone, method, lora, self.task_type, ia3=ia3, peft_config=peft_config)
         self.model.train()  # from_pretrained returns eval mode; dropout must be live in training
         self.params = parameter_report(self.model)
         self.init_metrics()
@@ -136,7 +147,7 @@ class AdaptedModule(L.LightningModule):
     # -- checkpoints ----------------------------------------------------------------------------
     def checkpoint_metadata(self) -> dict[str, Any]:
         """Primitive description of what a checkpoint of this module belongs to."""
-        return {"base_model": self.base_fingerprint, **method_metadata(self.method, self.lora),
+        return {"base_model": self.base_fingerprint, **method_metadata(self.method, self.lora, self.ia3, self.peft_config),
                 "task_type": self.task_type, "trainable_keys": self._trainable_state_keys(),
                 "logger_version": getattr(self.logger, "version", None) if self._trainer is not None else None}
 
@@ -169,10 +180,12 @@ def check_checkpoint(checkpoint: dict[str, Any], expected: dict[str, Any]) -> No
         raise CheckpointMismatchError(
             f"The checkpoint was trained with model.method={found.get('method')!r}, the config says {expected['method']!r}."
         )
-    if found.get("lora") != expected.get("lora"):
-        diffs = [f"{k}: checkpoint {found['lora'].get(k)!r} vs config {v!r}"
-                 for k, v in (expected.get("lora") or {}).items() if (found.get("lora") or {}).get(k) != v]
-        raise CheckpointMismatchError("The checkpoint's LoRA settings differ from the config's: model.lora." + "; model.lora.".join(diffs) + ".")
+    for block, title in (("lora", "LoRA"), ("ia3", "IA3"), ("peft_config", "PEFT")):
+        if found.get(block) != expected.get(block):
+            theirs, ours = found.get(block) or {}, expected.get(block) or {}
+            diffs = [f"model.{block}.{k}: checkpoint {theirs.get(k)!r} vs config {ours.get(k)!r}"
+                     for k in sorted(set(theirs) | set(ours), key=str) if theirs.get(k) != ours.get(k)]
+            raise CheckpointMismatchError(f"The checkpoint's {title} settings differ from the config's: " + "; ".join(diffs) + ".")
     keys = set(checkpoint.get("state_dict", {}))
     wanted = set(expected["trainable_keys"])
     if keys != wanted:

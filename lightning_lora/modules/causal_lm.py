@@ -8,7 +8,8 @@ from typing import Any
 import torch
 from torchmetrics import MeanMetric
 
-from lightning_lora.backbone import load_causal_lm, load_tokenizer
+from lightning_lora.backbone import load_causal_lm, load_tokenizer, resolve_dtype
+from lightning_lora.methods import quantization_config
 from lightning_lora.data.base import IGNORE_INDEX
 from lightning_lora.modules.base import AdaptedModule
 
@@ -18,8 +19,12 @@ class CausalLMModule(AdaptedModule):
 
     Args:
         model_name_or_path: hub id, local directory, or ``tiny:<arch>`` (offline random-init model).
-        method: ``lora``, ``full``, ``bitfit``, or ``none`` (frozen: evaluate the base model).
-        lora: LoRA settings (used when ``method`` is ``lora``).
+        method: ``lora``, ``dora``, ``qlora`` (4-bit base, CUDA only), ``ia3``, ``full``, ``bitfit``
+            (bias terms only), ``peft`` (any PEFT config in ``peft_config``), or ``none`` (frozen:
+            evaluate the base model).
+        lora: LoRA settings (``lora``, ``dora`` and ``qlora``); unset target_modules = the architecture's default.
+        ia3: IA3 settings (``ia3``); unset modules = the architecture's default.
+        peft_config: any PEFT config as a dict, e.g. ``{peft_type: LOHA, r: 8, target_modules: [...]}`` (``peft``).
         optimizer: AdamW and learning-rate schedule.
         dtype: weights dtype at load time: ``float32``, ``bfloat16``, ``float16`` or ``auto``.
         attn_implementation: ``sdpa``, ``eager``, ``flash_attention_2``, or None for the model's default.
@@ -35,7 +40,8 @@ class CausalLMModule(AdaptedModule):
 
     def load_backbone(self, model_name_or_path: str, dtype: str, attn_implementation: str | None) -> torch.nn.Module:
         self.tokenizer = load_tokenizer(model_name_or_path)
-        return load_causal_lm(model_name_or_path, dtype, attn_implementation, pad_token_id=self.tokenizer.pad_token_id)
+        return load_causal_lm(model_name_or_path, dtype, attn_implementation, pad_token_id=self.tokenizer.pad_token_id,
+                              quantization_config=quantization_config(self.method, resolve_dtype(dtype)))
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, labels: torch.Tensor | None = None) -> Any:
         return self.model(input_ids=input_ids, attention_mask=attention_mask, labels=labels)
