@@ -1,9 +1,13 @@
-"""Put evaluation runs side by side: base (zero-shot) vs fine-tuned, as one markdown table.
+"""Put runs side by side as markdown tables and PNG plots.
 
     python -m lightning_lora report --base tb_logs/<run>/version_1 --tuned tb_logs/<run>/version_2
+    python -m lightning_lora report --runs tb_logs/quickstart-lora/version_0 tb_logs/quickstart-full/version_0 ...
 
-Each folder is one ``validate`` or ``test`` run (it holds ``metrics.json``). The table (metric, base,
-fine-tuned, delta) is printed and saved as ``report.md`` in the fine-tuned run's folder.
+``--base/--tuned``: two ``validate``/``test`` runs (folders with ``metrics.json``); the table (metric,
+base, fine-tuned, delta) is saved as ``report.md`` in the fine-tuned run's folder.
+``--runs``: training runs (folders a ``fit`` wrote); one row per run (method, parameters, time,
+memory, throughput, losses, task metric) and plots of the losses and the metric per checkpoint,
+saved in ``--output_dir`` (default ``reports/``).
 """
 
 from __future__ import annotations
@@ -57,17 +61,27 @@ def base_vs_tuned(base: dict[str, Any], tuned: dict[str, Any]) -> str:
 
 
 def main(argv: list[str]) -> int:
-    """``python -m lightning_lora report --base DIR --tuned DIR [--output FILE]``."""
+    """``python -m lightning_lora report (--base DIR --tuned DIR | --runs DIR ...) [--output FILE] [--output_dir DIR]``."""
     from jsonargparse import ArgumentParser
 
     parser = ArgumentParser(prog="lightning_lora report", description=__doc__.strip().splitlines()[0], exit_on_error=False)
-    parser.add_argument("--base", type=str, required=True, help="run folder of the base-model evaluation")
-    parser.add_argument("--tuned", type=str, required=True, help="run folder of the fine-tuned evaluation")
+    parser.add_argument("--base", type=str | None, default=None, help="run folder of the base-model evaluation")
+    parser.add_argument("--tuned", type=str | None, default=None, help="run folder of the fine-tuned evaluation")
     parser.add_argument("--output", type=str | None, default=None, help="markdown file (default: <tuned>/report.md)")
+    parser.add_argument("--runs", type=str, default=None, nargs="+", help="training run folders to compare")
+    parser.add_argument("--output_dir", type=str, default="reports", help="where --runs writes comparison.md and plots")
     try:
         args = parser.parse_args(argv)
     except Exception as err:
         raise UserError(f"report: {(str(err).strip().splitlines() or ['bad arguments'])[0]}") from err
+    if args.runs:
+        from lightning_lora.comparison import compare_runs
+
+        table, files = compare_runs([Path(r) for r in args.runs], Path(args.output_dir))
+        sys.stdout.write(table + "\n\n(saved: " + ", ".join(str(f) for f in files) + ")\n")
+        return 0
+    if not (args.base and args.tuned):
+        raise UserError("report needs --base and --tuned (two validate/test run folders), or --runs (training runs).")
     table = base_vs_tuned(read_metrics(args.base), read_metrics(args.tuned))
     output = Path(args.output) if args.output else Path(args.tuned) / "report.md"
     output.write_text(table + "\n")

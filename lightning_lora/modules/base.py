@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import resource
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -124,6 +126,23 @@ class AdaptedModule(L.LightningModule):
         if self.trainer.is_global_zero and log_dir:
             Path(log_dir).mkdir(parents=True, exist_ok=True)
             (Path(log_dir) / "params.json").write_text(json.dumps({"method": self.method, **p}, indent=2) + "\n")
+
+    def on_train_start(self) -> None:
+        self._train_started = time.perf_counter()
+        if torch.cuda.is_available():
+            torch.cuda.reset_peak_memory_stats()
+
+    def on_train_end(self) -> None:
+        """Write ``train_summary.json``: wall time, peak memory and steps of this fit (for comparisons)."""
+        log_dir = self.trainer.log_dir
+        if not self.trainer.is_global_zero or not log_dir:
+            return
+        summary = {"method": self.method, "global_step": self.global_step,
+                   "train_time_s": round(time.perf_counter() - getattr(self, "_train_started", time.perf_counter()), 3),
+                   "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+                   "peak_cuda_mb": round(torch.cuda.max_memory_allocated() / 2**20, 1) if torch.cuda.is_available() else None}
+        Path(log_dir).mkdir(parents=True, exist_ok=True)
+        (Path(log_dir) / "train_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
 
     # -- optimisation ---------------------------------------------------------------------------
     def configure_optimizers(self) -> Any:
