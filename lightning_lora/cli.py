@@ -15,9 +15,10 @@ from typing import Any
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("JSONARGPARSE_DEPRECATION_WARNINGS", "off")
 
-from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint  # noqa: E402
+from lightning.pytorch.callbacks import LearningRateMonitor  # noqa: E402
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback  # noqa: E402
 
+from lightning_lora.callbacks.checkpoint import RunCheckpoint  # noqa: E402
 from lightning_lora.callbacks.throughput import TokenThroughput  # noqa: E402
 from lightning_lora.errors import UserError  # noqa: E402
 from lightning_lora.checkpoints import checkpoint_dir, read_metadata, resolve_ckpt_path  # noqa: E402
@@ -49,10 +50,12 @@ class LightningLoraCLI(LightningCLI):
                             help="Name of the run: logs go to tb_logs/<run_name>/, checkpoints to checkpoints/<run_name>/.")
         parser.add_argument("--eval_every_n_steps", type=int, default=20,
                             help="Validate every this many optimizer steps (sets trainer.val_check_interval).")
-        parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
+        parser.add_lightning_class_args(RunCheckpoint, "checkpoint")
         parser.set_defaults({
             "checkpoint.every_n_train_steps": 20, "checkpoint.save_top_k": -1, "checkpoint.save_last": True,
             "checkpoint.filename": "step{step:06d}", "checkpoint.auto_insert_metric_name": False,
+            # Ctrl-C, SIGTERM (preemption) and crashes save a checkpoint before the process exits.
+            "checkpoint.save_on_exception": True,
         })
         parser.add_lightning_class_args(LearningRateMonitor, "lr_monitor")
         parser.set_defaults({"lr_monitor.logging_interval": "step"})
@@ -131,7 +134,8 @@ def build_cli(args: list[str] | None = None, run: bool = True) -> LightningLoraC
     return LightningLoraCLI(
         AdaptedModule, LightningDataModule, subclass_mode_model=True, subclass_mode_data=True,
         save_config_callback=SaveConfigToRun, save_config_kwargs={"overwrite": True}, auto_configure_optimizers=False,
-        trainer_defaults={"check_val_every_n_epoch": None, "log_every_n_steps": 20},
+        trainer_defaults={"check_val_every_n_epoch": None, "log_every_n_steps": 20,
+                          "plugins": [{"class_path": "lightning_lora.checkpoint_io.AtomicCheckpointIO"}]},
         args=args, run=run, parser_kwargs={"default_env": False},
     )
 
