@@ -117,6 +117,9 @@ def _interpreter_roots(python: str) -> list[str]:
 _PYTHON_FLAGS = ("-I", "-S", "-B")
 
 
+NOBODY = 65534
+
+
 def _bootstrap(cfg: SandboxConfig, nproc: int | None = None) -> str:
     """Code run by ``python -I -S -c`` in the sandbox: set hard rlimits, then run main.py as ``__main__``."""
     limits = {
@@ -233,15 +236,26 @@ def isolation_level(config: SandboxConfig | None = None) -> str:
         ns = f"bubblewrap(user,pid,net,ipc,uts,mount,cgroup namespaces; no capabilities; {extra})"
         return f"{ns}+{cgroup}+{rl}" if cg else f"{ns}+{rl} ({cgroup})"
     why = "forced by config" if cfg.isolation == "process-group" else probe.problem
-    limits = "no namespaces: network, host files and /proc/<ppid>/environ reachable"
-    if os.getuid() == 0:
-        limits += "; as root a program can raise its own rlimits"
+    if _drop_root_argv():
+        limits = (f"no namespaces: network and world-readable host files reachable; runs as uid {NOBODY} (nobody), "
+                  "so it cannot signal the evaluator or read its /proc/<ppid>/environ")
+    else:
+        limits = "no namespaces: network, host files and /proc/<ppid>/environ reachable"
+    if os.getuid() == 0 and not _drop_root_argv():
+        limits += "; runs as root: it can raise its own rlimits and signal any process (install setpriv or bwrap)"
     if cg:
         return f"process-group+{cgroup}+{rl} ({limits}; bwrap not used: {why})"
     nproc = ("RLIMIT_NPROC not enforced for root" if os.getuid() == 0
              else f"RLIMIT_NPROC=user's processes+{cfg.max_pids}")
     return (f"process-group+{rl} ({limits}; {cgroup}, {nproc}; a setsid'd process is only found by an "
             f"environment marker, best effort; bwrap not used: {why})")
+
+
+def _drop_root_argv() -> list[str]:
+    """``setpriv`` prefix that runs a fallback-mode program as nobody when we are root; [] otherwise."""
+    if os.getuid() != 0 or shutil.which("setpriv") is None:
+        return []
+    return ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--"]
 
 
 def _nproc_limit(cfg: SandboxConfig) -> int | None:
@@ -328,6 +342,12 @@ def run_program(code: str, stdin: str = "", config: SandboxConfig | None = None)
             argv = _bwrap_argv(cfg, python, work / "main.py", _probe_bwrap(python).hardened)
         else:
             argv = [python, *_PYTHON_FLAGS, "-c", _bootstrap(cfg, None if cg_root else _nproc_limit(cfg))]
+            if _drop_root_argv():
+                # Without namespaces, root could kill the evaluator (kill(getppid)) or every process
+                # (kill(-1)); as nobody it can signal only its own processes.
+                argv = [*_drop_root_argv(), *argv]
+                os.chmod(tmp, 0o711)
+                os.chmod(work, 0o777)
         cgroup = RunCgroup(cg_root, cfg.max_pids, (cfg.memory_mb + 2 * cfg.tmpfs_mb) * 2**20) if cg_root else None
         if cgroup:
             argv = cgroup.wrap(argv)
