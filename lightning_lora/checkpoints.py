@@ -24,15 +24,29 @@ def resolve_ckpt_path(ckpt_path: str, run_name: str) -> Path:
     if not path.is_file():
         hint = f" (run_name={run_name!r})" if ckpt_path == "last" else ""
         raise UserError(f"--ckpt_path {ckpt_path}: no checkpoint at {path}{hint}.")
+    checkpoint = load_checkpoint_file(path)
+    if METADATA_KEY not in checkpoint or "pytorch-lightning_version" not in checkpoint:
+        raise UserError(f"--ckpt_path {path} is not a checkpoint written by lightning_lora fit.")
     return path
+
+
+def refuse_fresh_fit_into(folder: Path, run_name: str) -> None:
+    """A new ``fit`` must not mix its checkpoints with an earlier run's under the same name."""
+    if any(folder.glob("*.ckpt")):
+        raise UserError(f"checkpoints/{run_name} already holds a run: resume it with --ckpt_path last, "
+                        f"or start a new one with another --run_name (or delete {folder}).")
 
 
 def load_checkpoint_file(path: str | Path) -> dict[str, Any]:
     """Load a checkpoint on the CPU with ``weights_only=True``; an unreadable file is a user error."""
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        # mmap: checking a full fine-tune's checkpoint must not read gigabytes of weights.
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     except Exception as err:  # truncated, not a checkpoint, or pickled objects
-        raise UserError(f"Checkpoint {path} cannot be read: {(str(err).strip().splitlines() or [type(err).__name__])[0]}") from err
+        raise UserError(f"Checkpoint {path} cannot be read as a torch checkpoint ({type(err).__name__}).") from err
+    if not isinstance(checkpoint, dict):
+        raise UserError(f"Checkpoint {path} holds a {type(checkpoint).__name__}, not a checkpoint dict.")
+    return checkpoint
 
 
 def read_metadata(path: str | Path) -> dict[str, Any] | None:

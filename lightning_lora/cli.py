@@ -16,12 +16,13 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("JSONARGPARSE_DEPRECATION_WARNINGS", "off")
 
 from lightning.pytorch.callbacks import LearningRateMonitor  # noqa: E402
+from lightning.fabric.utilities.exceptions import MisconfigurationException  # noqa: E402
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback  # noqa: E402
 
 from lightning_lora.callbacks.checkpoint import RunCheckpoint  # noqa: E402
 from lightning_lora.callbacks.throughput import TokenThroughput  # noqa: E402
 from lightning_lora.errors import UserError  # noqa: E402
-from lightning_lora.checkpoints import checkpoint_dir, read_metadata, resolve_ckpt_path  # noqa: E402
+from lightning_lora.checkpoints import checkpoint_dir, read_metadata, refuse_fresh_fit_into, resolve_ckpt_path  # noqa: E402
 
 
 
@@ -72,10 +73,14 @@ class LightningLoraCLI(LightningCLI):
 
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand] if self.subcommand else self.config
+        if config.eval_every_n_steps < 1:
+            raise UserError(f"--eval_every_n_steps must be a positive number of optimizer steps, got {config.eval_every_n_steps}.")
         _fill_label_names(config)
         ckpt_path = config.get("ckpt_path")
         if ckpt_path:
             config.ckpt_path = ckpt_path = str(resolve_ckpt_path(ckpt_path, config.run_name))
+        elif self.subcommand == "fit":
+            refuse_fresh_fit_into(checkpoint_dir(config.run_name), config.run_name)
         if _is_default_logger(config.trainer.logger):
             # Resuming fit continues the run's TensorBoard version; validate/test get a version of their own.
             resume = ckpt_path and self.subcommand == "fit"
@@ -121,6 +126,10 @@ def _user_error_in_chain(err: BaseException) -> UserError | None:
     return None
 
 
+def _first_line(err: BaseException) -> str:
+    return (str(err).strip().splitlines() or [type(err).__name__])[0]
+
+
 def _is_default_logger(logger: Any) -> bool:
     return logger is None or logger is True
 
@@ -161,6 +170,9 @@ def main(args: list[str] | None = None) -> int:
     except FloatingPointError as err:
         print(f"error: {err} Training stopped; the last checkpoint written before it is intact.", file=sys.stderr)
         return 1
+    except MisconfigurationException as err:  # Lightning's word for a Trainer option that cannot work here
+        print(f"error: {_first_line(err)}", file=sys.stderr)
+        return 2
     except Exception as err:
         user_error = _user_error_in_chain(err)
         if user_error is None:

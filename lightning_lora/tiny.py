@@ -18,7 +18,7 @@ from lightning_lora.data.synthetic import tokenizer_corpus
 from lightning_lora.errors import UserError
 
 #: Bump when the recipe below changes so stale cached directories are not reused.
-TINY_VERSION = 5
+TINY_VERSION = 8
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 CHATML_TEMPLATE = (
     "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"
@@ -34,7 +34,7 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("LIGHTNING_LORA_CACHE", Path.home() / ".cache" / "lightning_lora"))
 
 
-def build_tokenizer(vocab_size: int = 384):
+def build_tokenizer(vocab_size: int = 768):
     """A byte-level BPE tokenizer trained on the synthetic corpus: any text encodes, none is downloaded."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast

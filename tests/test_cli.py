@@ -56,6 +56,8 @@ def test_module_and_console_script_are_the_same_cli():
     (["--model.lora.target_modules", "[q_proj, qkv]"], "error: model.lora.target_modules: qkv not found in Qwen2ForCausalLM"),
     (["--model.method", "lorra"], "error: model.method 'lorra' is not one of"),
     (["--model.optimizer.scheduler", "step"], "error: model.optimizer.scheduler must be one of cosine, linear, constant"),
+    (["--eval_every_n_steps", "0"], "error: --eval_every_n_steps must be a positive number of optimizer steps, got 0."),
+    (["--trainer.accelerator", "cuda"], "error: "),
 ])
 def test_bad_input_is_one_line_naming_the_option(in_tmp, capsys, args, message):
     assert main(["fit", *QUICK, "--trainer.max_steps", "1", *args]) == 2

@@ -84,3 +84,25 @@ def test_ckpt_path_last_without_a_checkpoint_is_an_error(in_tmp, capsys):
     assert main(["fit", *QUICK, "--run_name", "nothing", "--ckpt_path", "last"]) == 2
     err = capsys.readouterr().err.strip()
     assert err == "error: --ckpt_path last: no checkpoint at checkpoints/nothing/last.ckpt (run_name='nothing')."
+
+
+def test_training_that_ends_between_saves_still_saves_its_final_state(in_tmp):
+    build_cli(["fit", *QUICK, "--run_name", "end", "--trainer.max_steps", "7", "--checkpoint.every_n_train_steps", "5"])
+    run = in_tmp / "checkpoints" / "end"
+    assert sorted(p.name for p in run.glob("*.ckpt")) == ["last.ckpt", "step000005.ckpt", "step000007.ckpt"]
+    assert torch.load(run / "last.ckpt", weights_only=True)["global_step"] == 7
+
+
+def test_a_fresh_fit_into_an_existing_run_is_refused(in_tmp, capsys):
+    build_cli(["fit", *QUICK, "--run_name", "twice", "--trainer.max_steps", "2", "--checkpoint.every_n_train_steps", "2"])
+    assert main(["fit", *QUICK, "--run_name", "twice", "--trainer.max_steps", "2"]) == 2
+    assert "checkpoints/twice already holds a run: resume it with --ckpt_path last" in capsys.readouterr().err
+
+
+def test_a_foreign_checkpoint_file_is_one_clear_error(in_tmp, capsys):
+    torch.save({"state_dict": {}}, in_tmp / "foreign.ckpt")
+    (in_tmp / "text.ckpt").write_text("not a checkpoint")
+    assert main(["validate", *QUICK, "--ckpt_path", "foreign.ckpt"]) == 2
+    assert "foreign.ckpt is not a checkpoint written by lightning_lora fit." in capsys.readouterr().err
+    assert main(["validate", *QUICK, "--ckpt_path", "text.ckpt"]) == 2
+    assert "text.ckpt cannot be read as a torch checkpoint" in capsys.readouterr().err

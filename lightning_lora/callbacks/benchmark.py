@@ -7,7 +7,9 @@ from typing import Any
 
 import lightning as L
 from lightning.pytorch.callbacks import ModelCheckpoint
-from lightning.pytorch.utilities import rank_zero_info
+from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
+
+from lightning_lora.checkpoints import load_checkpoint_file
 
 from lightning_lora.checkpoint_benchmark import headline, load_problem_set, score_and_write, settings_from, update_best
 
@@ -88,7 +90,8 @@ class BenchmarkCallback(L.Callback):
         if trainer.training:
             self._run_pending(trainer, pl_module)
 
-    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+    def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        # After on_train_end, where the final checkpoint is written.
         self._run_pending(trainer, pl_module)
 
     def _run_pending(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
@@ -118,9 +121,12 @@ class BenchmarkCallback(L.Callback):
 
 
 def _saved_checkpoint(trainer: L.Trainer, step: int) -> Path | None:
-    """The step checkpoint just written by ModelCheckpoint (not ``last``), if any."""
+    """The step checkpoint ModelCheckpoint just wrote (not ``last``): without a monitor, its ``best_model_path``
+    is the newest top-k file."""
     for callback in trainer.checkpoint_callbacks:
-        if isinstance(callback, ModelCheckpoint) and callback.dirpath:
-            for path in Path(callback.dirpath).glob(f"*{step:06d}*.ckpt"):
+        if isinstance(callback, ModelCheckpoint) and callback.best_model_path:
+            path = Path(callback.best_model_path)
+            if path.is_file() and path.name != "last.ckpt" and load_checkpoint_file(path).get("global_step") == step:
                 return path
+    rank_zero_warn(f"BenchmarkCallback: no checkpoint file of step {step} found; not benchmarking it.")
     return None

@@ -6,12 +6,14 @@ Data modules know nothing about models beyond the tokenizer.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from typing import Any
 
 import lightning as L
+import pyarrow.compute as pc
 import torch
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, RandomSampler
 
 from lightning_lora.backbone import load_tokenizer
 from lightning_lora.data.sources import DataError, load_source, looks_like_missing_file
@@ -37,6 +39,11 @@ class BaseDataModule(L.LightningDataModule):
         max_samples: keep at most this many rows per split (quick experiments).
         use_splits: the dataset's own splits to use (e.g. ``[train]`` to ignore a test split whose
             labels are hidden, and hold out ``val_fraction`` of train instead); default all.
+        group_by_length: training batches of similar length (shuffled mega-batches sorted by length,
+            seeded), so padding to the longest costs little; validation and test are unchanged.
+        pack: training batches pack their samples into as few rows as fit the longest, with
+            positions restarting and attention kept within each sample (same loss, less padding;
+            causal LM data only). Validation and test are unchanged.
     """
 
     #: Fields every row must have; subclasses override.
@@ -56,6 +63,8 @@ class BaseDataModule(L.LightningDataModule):
         num_workers: int = 0,
         max_samples: int | None = None,
         use_splits: list[str] | None = None,
+        group_by_length: bool = False,
+        pack: bool = False,
     ) -> None:
         super().__init__()
         if not 0.0 < val_fraction < 1.0:
@@ -78,6 +87,11 @@ class BaseDataModule(L.LightningDataModule):
         self.num_workers = num_workers
         self.max_samples = max_samples
         self.use_splits = list(use_splits) if use_splits is not None else None
+        if pack and type(self).collate is not BaseDataModule.collate:
+            raise DataError(f"data.pack is not supported by {type(self).__name__}, which builds its own batches; "
+                            f"use data.group_by_length instead.")
+        self.group_by_length = group_by_length
+        self.pack = pack
         self._tokenizer = None
         self.splits: dict[str, Any] = {}
         self.raw_splits: dict[str, Any] = {}
@@ -184,11 +198,20 @@ class BaseDataModule(L.LightningDataModule):
         if split not in self.splits:
             raise DataError(f"{self.path} has no {split} split (found: {', '.join(self.splits)}).")
         generator = torch.Generator().manual_seed(self.seed)
-        return DataLoader(
-            self.splits[split], batch_size=self.batch_size if shuffle else self.eval_batch_size, shuffle=shuffle,
-            collate_fn=self.collate, num_workers=self.num_workers, generator=generator if shuffle else None,
-            persistent_workers=self.num_workers > 0,
-        )
+        dataset, collate = self.splits[split], self.collate
+        batching: dict[str, Any] = {"batch_size": self.batch_size if shuffle else self.eval_batch_size,
+                                    "shuffle": shuffle, "generator": generator if shuffle else None}
+        if shuffle and (self.group_by_length or self.pack):  # the training loader only
+            from lightning_lora.data.packing import LengthGroupedBatchSampler, pack_batch
+
+            if self.group_by_length:
+                lengths = pc.list_value_length(dataset.with_format("arrow")["input_ids"]).to_pylist()
+                batching = {"batch_sampler": LengthGroupedBatchSampler(
+                    RandomSampler(dataset, generator=generator), self.batch_size, False, lengths, seed=self.seed)}
+            if self.pack:
+                collate = functools.partial(pack_batch, pad_id=self.tokenizer.pad_token_id)
+        return DataLoader(dataset, collate_fn=collate, num_workers=self.num_workers,
+                          persistent_workers=self.num_workers > 0, **batching)
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", shuffle=True)

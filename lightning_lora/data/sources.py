@@ -15,7 +15,7 @@ SPLIT_ALIASES = {
     "test": "test",
 }
 #: Bump when a generator in data/synthetic.py changes, so cached files are regenerated.
-SYNTHETIC_VERSION = 2
+SYNTHETIC_VERSION = 3
 FILE_BUILDERS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
 
 

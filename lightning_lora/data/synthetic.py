@@ -112,8 +112,8 @@ def tokenizer_corpus() -> list[str]:
     texts += [f"Read a and b, then print {op.expression}." for op in OPERATIONS]
     texts.append("You are a helpful coding assistant. Write a Python program. ```python\n```")
     texts += [" ".join(words) for words in TOPICS.values()] + [" ".join(_FILLER)]
-    texts += list(_SYLLABLES) + [q + " " + s for _, q, s in _FACTS]
-    texts.append('Answer from the context, or say "unanswerable". Context: is a small country. Question: unanswerable')
+    texts += [" ".join(NAMES)] * 40 + [q + " " + s for _, q, s in _FACTS]
+    texts += ['Answer from the context, or say "unanswerable". Context: is a small country. Question: unanswerable'] * 20
     return texts
 
 
@@ -148,8 +148,12 @@ _FACTS = (("capital", "What is the capital of {place}?", "Its capital is {value}
           ("leader", "Who leads {place}?", "It is led by {value}."))
 
 
+#: Made-up names; the tiny tokenizer learns each as one token, so answering is copying one token.
+NAMES = tuple(sorted({(a + b).capitalize() for a in _SYLLABLES[:6] for b in _SYLLABLES[6:]}))
+
+
 def _name(rng: random.Random) -> str:
-    return "".join(rng.choice(_SYLLABLES) for _ in range(2)).capitalize()
+    return rng.choice(NAMES)
 
 
 def qa_rows(num_train: int = 600, num_valid: int = 60, num_test: int = 60, seed: int = 0,

@@ -13,6 +13,10 @@ from lightning_lora.methods import quantization_config
 from lightning_lora.data.base import IGNORE_INDEX
 from lightning_lora.modules.base import AdaptedModule
 
+#: Architectures whose causal-LM logits are exactly ``lm_head(last_hidden_state)`` and whose loss is
+#: the plain token-mean cross-entropy (checked against the model's own loss in tests/test_packing.py).
+PLAIN_HEAD_MODEL_TYPES = frozenset({"llama", "mistral", "qwen2", "qwen3", "gpt2"})
+
 
 class CausalLMModule(AdaptedModule):
     """A Hugging Face causal LM with a fine-tuning method applied.
@@ -29,9 +33,19 @@ class CausalLMModule(AdaptedModule):
         dtype: weights dtype at load time: ``float32``, ``bfloat16``, ``float16`` or ``auto``.
         attn_implementation: ``sdpa``, ``eager``, ``flash_attention_2``, or None for the model's default.
         gradient_checkpointing: recompute activations in backward to save memory.
+        efficient_loss: compute logits only at the target positions (the hidden states there go
+            through the LM head; prompt, pad and packing gaps never reach it) and give right-padded
+            batches no padding mask (with causal attention no real token sees the padding, and the
+            attention kernel takes its faster causal path). Same loss as the Hugging Face model's to
+            float precision; architectures whose head does more than a linear layer (logit scaling,
+            soft-capping) and prompt-learning methods always use the model's own loss.
     """
 
     task_type = "CAUSAL_LM"
+
+    def __init__(self, model_name_or_path: str, efficient_loss: bool = True, **kwargs: Any) -> None:
+        super().__init__(model_name_or_path, **kwargs)
+        self.efficient_loss = efficient_loss
 
     def init_metrics(self) -> None:
         self.train_loss = MeanMetric()
@@ -43,13 +57,51 @@ class CausalLMModule(AdaptedModule):
         return load_causal_lm(model_name_or_path, dtype, attn_implementation, pad_token_id=self.tokenizer.pad_token_id,
                               quantization_config=quantization_config(self.method, resolve_dtype(dtype)))
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, labels: torch.Tensor | None = None) -> Any:
-        return self.model(input_ids=input_ids, attention_mask=attention_mask, labels=labels)
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None, labels: torch.Tensor | None = None,
+                position_ids: torch.Tensor | None = None) -> Any:
+        # No KV cache in training: it is useless there, and with one transformers would not detect packed samples.
+        return self.model(input_ids=input_ids, attention_mask=attention_mask, labels=labels, position_ids=position_ids,
+                          use_cache=False)
 
     def _loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
-        """Mean next-token cross-entropy over target tokens, and the number of target tokens."""
-        loss = self(batch["input_ids"], batch["attention_mask"], batch["labels"]).loss
-        return loss, int((batch["labels"][:, 1:] != IGNORE_INDEX).sum())
+        """Mean next-token cross-entropy over target tokens, and the number of target tokens.
+
+        A packed batch (:mod:`lightning_lora.data.packing`) carries ``position_ids`` and no attention
+        mask; the model then keeps attention within each packed sample.
+        """
+        labels = batch["labels"]
+        targets = labels[:, 1:] != IGNORE_INDEX
+        count = int(targets.sum())
+        attention_mask = batch.get("attention_mask")
+        position_ids = batch.get("position_ids")
+        parts = self._head_and_body() if self.efficient_loss else None
+        if parts is None:
+            return self(batch["input_ids"], attention_mask, labels, position_ids).loss, count
+        body, head = parts
+        if attention_mask is not None and bool((attention_mask[:, 1:] <= attention_mask[:, :-1]).all()):
+            attention_mask = None  # right padding: causal attention never lets a real token see a pad
+        hidden = body(input_ids=batch["input_ids"], attention_mask=attention_mask, position_ids=position_ids,
+                      use_cache=False).last_hidden_state
+        # Position t predicts token t+1: only the hidden states of target positions reach the head.
+        logits = head(hidden[:, :-1][targets]).float()
+        loss = torch.nn.functional.cross_entropy(logits, labels[:, 1:][targets], reduction="sum") / count
+        return loss, count
+
+    def _head_and_body(self) -> tuple[torch.nn.Module, torch.nn.Module] | None:
+        """The transformer body and the LM head of the adapted model, or None where its loss must be the model's own."""
+        model = self.model
+        if getattr(model, "peft_config", None) is not None:  # a PeftModel (LoRA layers sit inside the base model)
+            if model.active_peft_config.is_prompt_learning:
+                return None  # virtual tokens are added by PeftModel.forward
+            model = model.get_base_model()
+        config = getattr(model, "config", None)
+        if getattr(config, "model_type", None) not in PLAIN_HEAD_MODEL_TYPES:
+            return None
+        head = model.get_output_embeddings()
+        body = model.base_model
+        if head is None or body is model:
+            return None
+        return body, head
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         loss, tokens = self._loss(batch)
