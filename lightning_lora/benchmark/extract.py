@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 
 _THINK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
-# An opening fence: three or more backticks, an optional language tag, the rest of the line.
-_FENCE = re.compile(r"^[ \t]*(`{3,})[ \t]*([\w+.-]*)[^\n]*\n(.*?)^[ \t]*\1[ \t]*$", re.DOTALL | re.MULTILINE)
-_UNCLOSED = re.compile(r"^[ \t]*(`{3,})[ \t]*([\w+.-]*)[^\n]*\n(.*)\Z", re.DOTALL | re.MULTILINE)
+# An opening fence (anywhere in a line: "Here it is: ```python"): three or more backticks, an optional
+# language tag, the rest of the line; the block ends at the same run of backticks.
+_FENCE = re.compile(r"(`{3,})[ \t]*([\w+.-]*)[^\n`]*\n(.*?)\1", re.DOTALL)
+_UNCLOSED = re.compile(r"(`{3,})[ \t]*([\w+.-]*)[^\n`]*\n(.*)\Z", re.DOTALL)
 PYTHON_TAGS = frozenset({"python", "py", "python3"})
 
 
@@ -44,5 +45,5 @@ def extract_code(text: str | None) -> str | None:
         code = blocks[0][1]
     else:
         code = text
-    code = code.strip("\n")
+    code = code.rstrip(" \t").strip("\n")  # the indentation of an indented closing fence is not code
     return code if code.strip() else None

@@ -67,3 +67,10 @@ def test_aggregate() -> None:
     assert out["pass@1"] == pytest.approx((0.5 + 0 + 0) / 3)
     assert out["pass@2"] == pytest.approx((1 - 1 / 6) / 3)
     assert out["pass@5"] is None  # some problem has fewer than 5 samples: not reported
+
+
+def test_an_opening_fence_after_text_on_the_same_line_is_found() -> None:
+    from lightning_lora.benchmark.extract import extract_code
+
+    assert extract_code("Sure! Here it is: ```python\nx=1\n```\nHope it helps") == "x=1"
+    assert extract_code("Done: ```py\nprint(3)") == "print(3)"
