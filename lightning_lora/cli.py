@@ -6,9 +6,10 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 # Quieter, deterministic start-up: no tokenizer thread pools fighting the dataloader, no
 # deprecation chatter from jsonargparse on every run.
@@ -24,6 +25,40 @@ from lightning_lora.callbacks.throughput import TokenThroughput  # noqa: E402
 from lightning_lora.errors import UserError  # noqa: E402
 from lightning_lora.checkpoints import checkpoint_dir, read_metadata, refuse_fresh_fit_into, resolve_ckpt_path  # noqa: E402
 
+
+
+TOOLS_HELP = """lightning_lora: parameter-efficient fine-tuning with honest evaluation.
+
+  fit | validate | test | predict --config X.yaml [--a.b value ...]   train / evaluate (LightningCLI, below)
+  benchmark --problems P --samples S | --config X [--ckpt_path C] | --checkpoints_dir D   code benchmark, pass@k
+  export --ckpt_path C --output DIR [--merge]   PEFT adapter or merged Hugging Face model
+  report --base DIR --tuned DIR | --runs DIR ...   base vs fine-tuned, or runs side by side
+Each command takes --help.
+"""
+
+
+class OneLineErrorParser(LightningArgumentParser):
+    """Parse errors as one ``error:`` line naming the option, not the whole usage text."""
+
+    def error(self, message: str, ex: Exception | None = None) -> NoReturn:
+        if not self.exit_on_error:
+            super().error(message, ex)
+        sys.stderr.write(f"error: {summarize_parse_error(message)} (see --help)\n")
+        sys.exit(2)
+
+
+_SPECIFIC = re.compile(r"not expected|not accepted|Unrecognized|unrecognized|Expected a|does not exist|No such file|"
+                       r"not a valid|Unable to load|Invalid|invalid|must be|required")
+
+
+def summarize_parse_error(message: str) -> str:
+    """The key jsonargparse names plus its most specific complaint, on one line."""
+    lines = [line.strip().lstrip("- ").strip() for line in message.splitlines() if line.strip()]
+    if not lines:
+        return "invalid arguments"
+    specific = next((line for line in lines[1:] if _SPECIFIC.search(line)), None)
+    head = lines[0]
+    return f"{head} {specific}" if specific and head.endswith(":") else (head if not specific or specific in head else f"{head} {specific}")
 
 
 class SaveConfigToRun(SaveConfigCallback):
@@ -142,7 +177,7 @@ def build_cli(args: list[str] | None = None, run: bool = True) -> LightningLoraC
 
     return LightningLoraCLI(
         AdaptedModule, LightningDataModule, subclass_mode_model=True, subclass_mode_data=True,
-        save_config_callback=SaveConfigToRun, save_config_kwargs={"overwrite": True}, auto_configure_optimizers=False,
+        parser_class=OneLineErrorParser, save_config_callback=SaveConfigToRun, save_config_kwargs={"overwrite": True}, auto_configure_optimizers=False,
         trainer_defaults={"check_val_every_n_epoch": None, "log_every_n_steps": 20,
                           "plugins": [{"class_path": "lightning_lora.checkpoint_io.AtomicCheckpointIO"}]},
         args=args, run=run, parser_kwargs={"default_env": False},
@@ -152,6 +187,8 @@ def build_cli(args: list[str] | None = None, run: bool = True) -> LightningLoraC
 def main(args: list[str] | None = None) -> int:
     """Entry point of ``python -m lightning_lora`` and the ``lightning-lora`` script."""
     argv = list(sys.argv[1:] if args is None else args)
+    if argv[:1] in ([], ["-h"], ["--help"]):
+        print(TOOLS_HELP)
     try:
         if argv and argv[0] == "benchmark":
             if any(a.split("=")[0] in ("--config", "--checkpoints_dir") for a in argv[1:]):

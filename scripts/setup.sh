@@ -16,7 +16,9 @@ fi
 PYTHON=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -qq --upgrade pip
-# torch first and pinned: an unpinned torch would pull a multi-GB CUDA build.
-.venv/bin/python -m pip install -qq "torch==2.13.0"
+# torch first and pinned: an unpinned torch would pull a newer multi-GB build. Where a local CPU wheel is
+# configured (as on our CI machines) pip takes it; elsewhere set TORCH_INDEX_URL, e.g.
+# https://download.pytorch.org/whl/cpu for a CPU-only machine, or leave it unset for PyPI's default (CUDA) build.
+.venv/bin/python -m pip install -qq ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"} "torch==2.13.0"
 .venv/bin/python -m pip install -qq -e ".[test]"
 echo "setup: done ($(.venv/bin/python -c 'import torch, lightning, transformers, peft; print(f"torch {torch.__version__}, lightning {lightning.__version__}, transformers {transformers.__version__}, peft {peft.__version__}")'))"

@@ -79,3 +79,14 @@ def test_validation_cadence_counts_optimizer_steps_under_gradient_accumulation(i
     cli = build_cli([*QUICK, "--eval_every_n_steps", "5", "--trainer.accumulate_grad_batches", "4"], run=False)
     assert cli.trainer.val_check_interval == 20  # 5 optimizer steps x 4 micro-batches
     assert cli.trainer.accumulate_grad_batches == 4
+
+
+@pytest.mark.parametrize(("args", "fragment"), [
+    (["--model.lora.r", "four"], 'Expected a <class \'int\'>. Got value: four'),
+    (["--model.lora.rank", "4"], "lora.rank"),
+])
+def test_parser_errors_are_one_line(in_tmp, capsys, args, fragment):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["fit", *QUICK, *args])
+    err = capsys.readouterr().err.strip()
+    assert exit_info.value.code == 2 and len(err.splitlines()) == 1 and fragment in err and err.startswith("error: ")

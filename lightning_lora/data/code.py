@@ -47,16 +47,25 @@ class CodeSFTDataModule(BaseDataModule):
         return {"max_length": self.max_length, "mode": self.mode, "prompt_field": self.prompt_field,
                 "solution_field": self.solution_field, "system_prompt": self.system_prompt}
 
+    def check_rows(self, split: str, dataset: Any) -> None:
+        fields = (self.solution_field,) if self.mode == "solution" else (self.prompt_field, self.solution_field)
+        for field in fields:
+            for index, value in enumerate(dataset[field]):
+                if not isinstance(value, str) or not value.strip():
+                    what = "empty" if isinstance(value, str) else f"{type(value).__name__}" if value is not None else "null"
+                    raise DataError(f"{self.path} ({split} split, row {index}): field {field!r} is {what}; "
+                                    "every row needs text there.")
+
     def tokenize_row(self, row: dict[str, Any]) -> dict[str, list[int]]:
         tok = self.tokenizer
-        solution = row[self.solution_field] or ""
+        solution = row[self.solution_field]
         if self.mode == "solution":
             ids = tok(solution, add_special_tokens=True)["input_ids"]
             if tok.eos_token_id is not None:
                 ids = ids + [tok.eos_token_id]
             ids = ids[: self.max_length]
             return {"input_ids": ids, "labels": list(ids)}
-        prompt = row[self.prompt_field] or ""
+        prompt = row[self.prompt_field]
         prompt_ids = tok(build_prompt(tok, prompt, self.system_prompt),
                          add_special_tokens=not has_chat_template(tok))["input_ids"]
         answer_ids = tok(build_completion(tok, prompt, solution, self.system_prompt), add_special_tokens=False)["input_ids"]

@@ -84,7 +84,7 @@ class AdaptedModule(L.LightningModule):
             peft_config_from_dict(peft_config, self.task_type)
         self.save_hyperparameters({
             "model_name_or_path": model_name_or_path, "method": method, "lora": asdict(lora), "ia3": asdict(ia3),
-            "peft_config": peft_config, "optimizer": asdict(optimizer), "dtype": dtype,
+            "peft_config": peft_config, "optimizer": {**asdict(optimizer), "betas": list(optimizer.betas)}, "dtype": dtype,
             "attn_implementation": attn_implementation, "gradient_checkpointing": gradient_checkpointing,
         })
         self.model_name_or_path = model_name_or_path
