@@ -200,8 +200,8 @@ def check_checkpoint(checkpoint: dict[str, Any], expected: dict[str, Any]) -> No
             f"The checkpoint was trained with model.method={found.get('method')!r}, the config says {expected['method']!r}."
         )
     for block, title in (("lora", "LoRA"), ("ia3", "IA3"), ("peft_config", "PEFT")):
-        if found.get(block) != expected.get(block):
-            theirs, ours = found.get(block) or {}, expected.get(block) or {}
+        theirs, ours = _comparable(found.get(block)), _comparable(expected.get(block))
+        if theirs != ours:
             diffs = [f"model.{block}.{k}: checkpoint {theirs.get(k)!r} vs config {ours.get(k)!r}"
                      for k in sorted(set(theirs) | set(ours), key=str) if theirs.get(k) != ours.get(k)]
             raise CheckpointMismatchError(f"The checkpoint's {title} settings differ from the config's: " + "; ".join(diffs) + ".")
@@ -215,6 +215,12 @@ def check_checkpoint(checkpoint: dict[str, Any], expected: dict[str, Any]) -> No
         if unexpected:
             detail.append(f"{len(unexpected)} unexpected (e.g. {unexpected[0]})")
         raise CheckpointMismatchError("The checkpoint's weights do not match the model's trainable parameters: " + ", ".join(detail) + ".")
+
+
+def _comparable(settings: dict[str, Any] | None) -> dict[str, Any]:
+    """Method settings as far as they shape the weights: dropout is left out, module lists are sets."""
+    return {k: sorted(v) if isinstance(v, list) and all(isinstance(x, str) for x in v) else v
+            for k, v in (settings or {}).items() if not k.endswith("dropout")}
 
 
 def _fingerprint(name: str, model: torch.nn.Module) -> dict[str, Any]:
