@@ -106,3 +106,14 @@ def test_a_foreign_checkpoint_file_is_one_clear_error(in_tmp, capsys):
     assert "foreign.ckpt is not a checkpoint written by lightning_lora fit." in capsys.readouterr().err
     assert main(["validate", *QUICK, "--ckpt_path", "text.ckpt"]) == 2
     assert "text.ckpt cannot be read as a torch checkpoint" in capsys.readouterr().err
+
+
+def test_lora_weights_still_learn_with_gradient_checkpointing(in_tmp):
+    cli = build_cli([*QUICK, "--run_name", "gc", "--trainer.max_steps", "3", "--model.gradient_checkpointing", "true",
+                     "--checkpoint.every_n_train_steps", "100"], run=False)
+    before = {n: p.detach().clone() for n, p in cli.model.model.named_parameters() if p.requires_grad}
+    assert cli.model.model.base_model.model.is_gradient_checkpointing
+    cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+    after = dict(cli.model.model.named_parameters())
+    changed = [n for n in before if "lora_B" in n and not torch.equal(before[n], after[n].detach())]
+    assert len(changed) == len([n for n in before if "lora_B" in n]) > 0  # every B matrix moved off its zero init

@@ -114,6 +114,11 @@ class AdaptedModule(L.LightningModule):
     def init_metrics(self) -> None:
         """Create the task's torchmetrics; called once the model exists."""
 
+    def setup(self, stage: str) -> None:
+        if self.method == "qlora" and self.trainer.world_size > 1:
+            raise UserError("model.method 'qlora' runs on a single device: its 4-bit base is placed on one GPU at load "
+                            f"time; use trainer.devices 1 (got {self.trainer.world_size} processes) or method lora.")
+
     # -- parameters -----------------------------------------------------------------------------
     def on_fit_start(self) -> None:
         p = self.params
