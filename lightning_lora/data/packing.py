@@ -5,8 +5,8 @@ Two independent tools for the training loader (options ``data.group_by_length`` 
 number of steps, the schedule and the token-weighted loss mean the same as without them.
 
 - :class:`LengthGroupedBatchSampler` takes the shuffled order of an ordinary sampler, sorts each
-  mega-batch of ``batch_size * MEGA_BATCH_FACTOR`` samples by length and cuts it into batches: a
-  batch holds samples of similar length, so padding to its longest costs little.
+  mega-batch of up to ``batch_size * MEGA_BATCH_FACTOR`` samples by length and cuts it into
+  batches: a batch holds samples of similar length, so padding to its longest costs little.
 - :func:`pack_batch` puts the samples of one batch into as few rows as fit its longest sample
   (first-fit decreasing). Each sample keeps its own positions (``position_ids`` restart at 0) and
   attends only to itself: transformers builds a block-diagonal causal mask from position ids that
@@ -29,9 +29,11 @@ from torch.utils.data import BatchSampler, Sampler
 
 from lightning_lora.data.base import IGNORE_INDEX
 
-#: Mega-batch size in batches (the Hugging Face Trainer's choice): big enough that the batches cut
-#: from a sorted mega-batch are nearly uniform in length, small enough that an epoch stays well mixed.
+#: Mega-batch size in batches, as in the Hugging Face Trainer: big enough that the batches cut from a
+#: sorted mega-batch are nearly uniform in length; and an epoch has at least 4 mega-batches, so a
+#: small dataset is not cut into the same batches every epoch.
 MEGA_BATCH_FACTOR = 50
+MIN_MEGA_BATCHES = 4
 
 
 class LengthGroupedBatchSampler(BatchSampler):
@@ -62,7 +64,7 @@ class LengthGroupedBatchSampler(BatchSampler):
 
     def __iter__(self) -> Iterator[list[int]]:
         indices = list(self.sampler)
-        mega = self.batch_size * MEGA_BATCH_FACTOR
+        mega = self.batch_size * max(1, min(MEGA_BATCH_FACTOR, len(indices) // (MIN_MEGA_BATCHES * self.batch_size)))
         batches: list[list[int]] = []
         for start in range(0, len(indices), mega):
             chunk = sorted(indices[start:start + mega], key=lambda i: -self.lengths[i])
