@@ -13,7 +13,7 @@ from typing import Any
 import lightning as L
 import pyarrow.compute as pc
 import torch
-from torch.utils.data import DataLoader, RandomSampler
+from torch.utils.data import DataLoader, RandomSampler, SequentialSampler
 
 from lightning_lora.backbone import load_tokenizer
 from lightning_lora.data.sources import DataError, load_source, looks_like_missing_file
@@ -39,6 +39,7 @@ class BaseDataModule(L.LightningDataModule):
         max_samples: keep at most this many rows per split (quick experiments).
         use_splits: the dataset's own splits to use (e.g. ``[train]`` to ignore a test split whose
             labels are hidden, and hold out ``val_fraction`` of train instead); default all.
+        shuffle: shuffle the training rows each epoch (seeded); off, batches follow the file's order.
         group_by_length: training batches of similar length (shuffled mega-batches sorted by length,
             seeded), so padding to the longest costs little; validation and test are unchanged.
         pack: training batches pack their samples into as few rows as fit the longest, with
@@ -63,6 +64,7 @@ class BaseDataModule(L.LightningDataModule):
         num_workers: int = 0,
         max_samples: int | None = None,
         use_splits: list[str] | None = None,
+        shuffle: bool = True,
         group_by_length: bool = False,
         pack: bool = False,
     ) -> None:
@@ -87,6 +89,7 @@ class BaseDataModule(L.LightningDataModule):
         self.num_workers = num_workers
         self.max_samples = max_samples
         self.use_splits = list(use_splits) if use_splits is not None else None
+        self.shuffle = shuffle
         if pack and type(self).collate is not BaseDataModule.collate:
             raise DataError(f"data.pack is not supported by {type(self).__name__}, which builds its own batches; "
                             f"use data.group_by_length instead.")
@@ -200,14 +203,15 @@ class BaseDataModule(L.LightningDataModule):
         generator = torch.Generator().manual_seed(self.seed)
         dataset, collate = self.splits[split], self.collate
         batching: dict[str, Any] = {"batch_size": self.batch_size if shuffle else self.eval_batch_size,
-                                    "shuffle": shuffle, "generator": generator if shuffle else None}
+                                    "shuffle": shuffle and self.shuffle, "generator": generator if shuffle else None}
         if shuffle and (self.group_by_length or self.pack):  # the training loader only
             from lightning_lora.data.packing import LengthGroupedBatchSampler, pack_batch
 
             if self.group_by_length:
                 lengths = pc.list_value_length(dataset.with_format("arrow")["input_ids"]).to_pylist()
                 batching = {"batch_sampler": LengthGroupedBatchSampler(
-                    RandomSampler(dataset, generator=generator), self.batch_size, False, lengths, seed=self.seed)}
+                    RandomSampler(dataset, generator=generator) if self.shuffle else SequentialSampler(dataset),
+                    self.batch_size, False, lengths, seed=self.seed)}
             if self.pack:
                 collate = functools.partial(pack_batch, pad_id=self.tokenizer.pad_token_id)
         return DataLoader(dataset, collate_fn=collate, num_workers=self.num_workers,

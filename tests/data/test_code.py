@@ -142,3 +142,11 @@ def test_use_splits_keeps_only_the_named_splits_and_holds_out_validation(tiny_qw
     assert set(dm.splits) == {"train", "validation"} and len(dm.splits["validation"]) == 4
     with pytest.raises(DataError, match="data.use_splits names dev, but .* has the splits train, test"):
         _dm(tiny_qwen2, folder, use_splits=["train", "dev"])
+
+
+def test_shuffle_off_keeps_the_file_order_and_on_is_seeded(tiny_qwen2, tmp_path):
+    path = _write(tmp_path / "d.jsonl", [dict(r, split="train") for r in ROWS] + [dict(ROWS[0], split="valid")])
+    ordered = _dm(tiny_qwen2, path, shuffle=False, batch_size=4)
+    assert next(iter(ordered.train_dataloader()))["idx"].tolist() == [0, 1, 2, 3]
+    first, second = (next(iter(_dm(tiny_qwen2, path, seed=5, batch_size=4).train_dataloader()))["idx"].tolist() for _ in range(2))
+    assert first == second != [0, 1, 2, 3]
