@@ -91,10 +91,10 @@ class ProblemSet:
 # ---------------------------------------------------------------------------------------- local jsonl
 
 
-def _read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+def read_jsonl(path: Path, what: str = "Problem file") -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield (line number, object) for every non-blank line; one clear error for a bad one."""
     if not path.is_file():
-        raise ValueError(f"Problem file {path} does not exist.")
+        raise ValueError(f"{what} {path} does not exist.")
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rt", encoding="utf-8") as f:
         for lineno, line in enumerate(f, start=1):
@@ -114,7 +114,7 @@ def load_jsonl(path: str | Path) -> ProblemSet:
     path = Path(path)
     problems: list[Problem] = []
     seen: set[str] = set()
-    for lineno, obj in _read_jsonl(path):
+    for lineno, obj in read_jsonl(path):
         for key, typ in (("task_id", str), ("prompt", str), ("tests", list)):
             if not isinstance(obj.get(key), typ):
                 raise ValueError(f"{path} line {lineno}: field {key!r} is missing or not a {typ.__name__}.")
@@ -151,7 +151,7 @@ def load_humaneval(path: str | Path | None = None) -> ProblemSet:
     """Load HumanEval's 164 function problems (``prompt``, ``entry_point``, ``test``; canonical solution kept)."""
     path = Path(path) if path else humaneval_path()
     problems = []
-    for lineno, obj in _read_jsonl(path):
+    for lineno, obj in read_jsonl(path):
         missing = [k for k in ("task_id", "prompt", "entry_point", "test") if not isinstance(obj.get(k), str)]
         if missing:
             raise ValueError(f"{path} line {lineno}: field {missing[0]!r} is missing or not a string.")
@@ -231,7 +231,7 @@ def _lcb_hub_rows(hub_id: str, version_tag: str) -> Iterable[dict[str, Any]]:
 
 def _lcb_file_rows(path: Path) -> Iterable[dict[str, Any]]:
     if path.suffix in (".jsonl", ".gz"):
-        return (obj for _, obj in _read_jsonl(path))
+        return (obj for _, obj in read_jsonl(path))
     if path.suffix == ".json":
         data = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(data, list):

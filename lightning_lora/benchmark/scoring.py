@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from lightning_lora.benchmark.extract import extract_code
 from lightning_lora.benchmark.passk import aggregate_pass_at_k
-from lightning_lora.benchmark.problems import Problem, ProblemSet
+from lightning_lora.benchmark.problems import Problem, ProblemSet, read_jsonl
 from lightning_lora.benchmark.sandbox import (
     STATUSES,
     SandboxConfig,
@@ -38,22 +38,13 @@ def default_workers() -> int:
 def read_samples(path: str | Path) -> list[dict[str, Any]]:
     """Read a samples jsonl (``{"task_id": str, "completion": str}`` per line) with one clear error per bad line."""
     path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"Samples file {path} does not exist or is not a regular file.")
     samples = []
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise ValueError(f"{path} line {lineno} is not valid JSON ({e.msg}).") from None
-            if not isinstance(obj, dict) or not isinstance(obj.get("task_id"), str):
-                raise ValueError(f"{path} line {lineno}: field 'task_id' is missing or not a string.")
-            if not isinstance(obj.get("completion"), str):
-                raise ValueError(f"{path} line {lineno}: field 'completion' is missing or not a string.")
-            samples.append(obj)
+    for lineno, obj in read_jsonl(path, "Samples file"):
+        if not isinstance(obj.get("task_id"), str):
+            raise ValueError(f"{path} line {lineno}: field 'task_id' is missing or not a string.")
+        if not isinstance(obj.get("completion"), str):
+            raise ValueError(f"{path} line {lineno}: field 'completion' is missing or not a string.")
+        samples.append(obj)
     return samples
 
 
