@@ -326,6 +326,22 @@ def worker(name: str, paths: dict[str, str], batch_size: int, threads: int, seed
 
 
 # -- the driver -----------------------------------------------------------------------------------------
+def epoch_flops(paths: dict[str, str]) -> float:
+    """Model FLOPs of one epoch (the same samples for every configuration), as TokenThroughput counts them."""
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from lightning_lora.callbacks.throughput import flop_counts
+
+    model = AutoModelForCausalLM.from_pretrained(paths["model"])
+    counts = flop_counts(get_peft_model(model, LoraConfig(**LORA, target_modules=TARGETS, task_type="CAUSAL_LM")))
+    total = 0.0
+    for row in datamodule(paths["model"], paths["data"]).splits["train"]:
+        n = len(row["input_ids"])
+        total += counts.flops(n, sum(1 for label in row["labels"][1:] if label != -100), n * n)
+    return total
+
+
 def machine(threads: int) -> str:
     import torch
 
@@ -378,10 +394,19 @@ def main() -> None:
                   f"{result['target_tokens'] / result['cpu_seconds']:.0f} per CPU-s, {result['seconds']:.1f} s, peak RSS {result['peak_rss_mb']:.0f} MB, eval loss {result['eval_loss']:.4f}",
                   flush=True)
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
-    table(results)
+    (workdir / "results.json").write_text(json.dumps(results, indent=1))
+    import torch
+
+    from lightning_lora.callbacks.throughput import measured_cpu_peak_flops
+
+    torch.set_num_threads(args.threads)
+    flops, peak = epoch_flops(paths), measured_cpu_peak_flops(torch.float32)
+    print(f"model FLOPs per epoch: {flops / 1e12:.3f} TFLOP; this CPU's fp32 matmul peak with {args.threads} "
+          f"thread(s): {peak / 1e9:.0f} GFLOP/s (MFU = FLOPs / epoch seconds / peak)")
+    table(results, flops / peak)
 
 
-def table(results: dict[str, list[dict[str, Any]]]) -> None:
+def table(results: dict[str, list[dict[str, Any]]], peak_seconds: float) -> None:
     """The medians per configuration and their ratios to the Hugging Face baselines, as a markdown table."""
     rows = {}
     for name, runs in results.items():
@@ -395,12 +420,12 @@ def table(results: dict[str, list[dict[str, Any]]]) -> None:
                       "eval_spread": (min(r["eval_loss"] for r in runs), max(r["eval_loss"] for r in runs)),
                       "train": statistics.median(r["train_loss_last5"] for r in runs)}
     references = [ref for ref in ("hf-maxpad", "hf-dynamic") if ref in rows]
-    print("\n| config | target tokens/s (median; min-max) | per CPU-second | epoch s | non-target share of batch "
-          "| peak RSS MB | eval loss (min-max) | train loss (last 5 steps) |" + "".join(f" vs {ref}: tokens/s, per CPU-s, RSS |" for ref in references))
-    print("|---|" + "---:|" * (7 + len(references)))
+    print("\n| config | target tokens/s (median; min-max) | per CPU-second | epoch s | batch cells without a target "
+          "| MFU | peak RSS MB | eval loss (min-max) | train loss (last 5 steps) |" + "".join(f" vs {ref}: tokens/s, per CPU-s, RSS |" for ref in references))
+    print("|---|" + "---:|" * (8 + len(references)))
     for name, row in rows.items():
         line = (f"| {name} | {row['tps']:.0f} ({row['spread'][0]:.0f}-{row['spread'][1]:.0f}) | {row['cpu']:.0f} | "
-                f"{row['seconds']:.1f} | {row['pad']:.0%} | {row['rss']:.0f} | {row['eval']:.4f} "
+                f"{row['seconds']:.1f} | {row['pad']:.0%} | {peak_seconds / row['seconds']:.1%} | {row['rss']:.0f} | {row['eval']:.4f} "
                 f"({row['eval_spread'][0]:.4f}-{row['eval_spread'][1]:.4f}) | {row['train']:.4f} |")
         line += "".join(f" {row['tps'] / rows[ref]['tps']:.2f}x, {row['cpu'] / rows[ref]['cpu']:.2f}x, "
                         f"{row['rss'] / rows[ref]['rss']:.2f}x |" for ref in references)

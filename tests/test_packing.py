@@ -192,6 +192,21 @@ def test_length_grouped_batches_are_deterministic_complete_and_uniform():
     assert padded < 1.1 * sum(lengths)  # vs about 1.9x for random batches of 8 from uniform lengths
 
 
+def test_length_grouping_under_ddp_splits_the_samples_and_reshuffles_them_every_epoch():
+    lengths = list(range(1, 201))
+    shards = []
+    for rank in (0, 1):
+        inner = torch.utils.data.DistributedSampler(range(200), num_replicas=2, rank=rank, shuffle=True, seed=0)
+        grouped = LengthGroupedBatchSampler(inner, batch_size=4, drop_last=False, lengths=lengths)
+        grouped.set_epoch(0)
+        epoch0 = [i for b in grouped for i in b]
+        grouped.set_epoch(1)
+        epoch1 = [i for b in grouped for i in b]
+        assert set(epoch0) != set(epoch1)  # the epoch reached the distributed sampler: a new shard
+        shards.append(set(epoch0))
+    assert not shards[0] & shards[1] and len(shards[0] | shards[1]) == 200
+
+
 def _write(path: Path, n: int = 40) -> Path:
     rows = [{"input": f"Print {i}.", "solution": "print(1)\n" * (1 + i % 7), "output": ""} for i in range(n)]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))

@@ -61,6 +61,8 @@ class LengthGroupedBatchSampler(BatchSampler):
     def set_epoch(self, epoch: int) -> None:
         """Called by Lightning before every epoch: a new batch order per epoch, the same on every run."""
         self.epoch = epoch
+        if callable(getattr(self.sampler, "set_epoch", None)):  # the DistributedSampler Lightning puts in under DDP
+            self.sampler.set_epoch(epoch)
 
     def __iter__(self) -> Iterator[list[int]]:
         indices = list(self.sampler)
