@@ -50,6 +50,7 @@ import math
 import os
 import random
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -203,7 +204,7 @@ def _eval_loss(model, rows) -> float:
     return total / count
 
 
-def run_hf(name: str, paths: dict[str, str], batch_size: int, seed: int) -> dict[str, Any]:
+def run_hf(name: str, paths: dict[str, str], batch_size: int, seed: int, rundir: Path) -> dict[str, Any]:
     import torch
     from datasets import Dataset
     from peft import LoraConfig, get_peft_model
@@ -242,9 +243,8 @@ def run_hf(name: str, paths: dict[str, str], batch_size: int, seed: int) -> dict
             if logs and "loss" in logs:
                 Timer.losses.append(logs["loss"])
 
-    out = tempfile.mkdtemp(prefix="hf-run-")
     args = TrainingArguments(
-        output_dir=out, per_device_train_batch_size=batch_size, num_train_epochs=1, learning_rate=LR,
+        output_dir=str(rundir), per_device_train_batch_size=batch_size, num_train_epochs=1, learning_rate=LR,
         lr_scheduler_type="linear", warmup_steps=0, weight_decay=0.0, max_grad_norm=1.0, logging_steps=1,
         save_strategy="no", report_to="none", use_cpu=True, dataloader_num_workers=0, seed=seed, data_seed=seed,
         disable_tqdm=True,
@@ -258,7 +258,7 @@ def run_hf(name: str, paths: dict[str, str], batch_size: int, seed: int) -> dict
             "eval_loss": _eval_loss(model, dm.splits["validation"])}
 
 
-def run_lightning(name: str, paths: dict[str, str], batch_size: int, seed: int) -> dict[str, Any]:
+def run_lightning(name: str, paths: dict[str, str], batch_size: int, seed: int, rundir: Path) -> dict[str, Any]:
     import lightning as L
     import yaml
 
@@ -285,10 +285,9 @@ def run_lightning(name: str, paths: dict[str, str], batch_size: int, seed: int) 
         for part in parents:
             node = node[part]
         node[leaf] = value
-    workdir = Path(tempfile.mkdtemp(prefix="ll-run-"))
-    os.chdir(workdir)
-    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
-    cli = build_cli(["--config", str(workdir / "config.yaml")], run=False)
+    os.chdir(rundir)  # tb_logs/ and checkpoints/ land there
+    (rundir / "config.yaml").write_text(yaml.safe_dump(config))
+    cli = build_cli(["--config", str(rundir / "config.yaml")], run=False)
     _warm_up(cli.model.model, batch_size)
 
     class Timer(L.Callback):
@@ -315,11 +314,16 @@ def run_lightning(name: str, paths: dict[str, str], batch_size: int, seed: int) 
             "eval_loss": _eval_loss(cli.model.model, cli.datamodule.splits["validation"])}
 
 
-def worker(name: str, paths: dict[str, str], batch_size: int, threads: int, seed: int) -> None:
+def worker(name: str, workdir: Path, batch_size: int, threads: int, seed: int) -> None:
     import torch
 
     torch.set_num_threads(threads)
-    result = (run_hf if name.startswith("hf-") else run_lightning)(name, paths, batch_size, seed)
+    paths = json.loads((workdir / "paths.json").read_text())
+    rundir = Path(tempfile.mkdtemp(prefix=f"{name}-seed{seed}-", dir=workdir))
+    try:
+        result = (run_hf if name.startswith("hf-") else run_lightning)(name, paths, batch_size, seed, rundir)
+    finally:
+        shutil.rmtree(rundir, ignore_errors=True)
     result.update(config=name, threads=torch.get_num_threads(),
                   peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     print("RESULT " + json.dumps(result), flush=True)
@@ -368,7 +372,7 @@ def main() -> None:
     os.environ.setdefault("LIGHTNING_LORA_CACHE", str(workdir / "cache"))
     os.environ.setdefault("HF_DATASETS_CACHE", str(workdir / "hf_datasets"))
     if args.worker:
-        worker(args.worker, json.loads((workdir / "paths.json").read_text()), args.batch_size, args.threads, args.seed)
+        worker(args.worker, workdir, args.batch_size, args.threads, args.seed)
         return
 
     paths = prepare(workdir, args.samples)
@@ -404,6 +408,8 @@ def main() -> None:
     print(f"model FLOPs per epoch: {flops / 1e12:.3f} TFLOP; this CPU's fp32 matmul peak with {args.threads} "
           f"thread(s): {peak / 1e9:.0f} GFLOP/s (MFU = FLOPs / epoch seconds / peak)")
     table(results, flops / peak)
+    if args.workdir is None:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def table(results: dict[str, list[dict[str, Any]]], peak_seconds: float) -> None:
