@@ -21,6 +21,7 @@ from lightning.fabric.utilities.exceptions import MisconfigurationException  # n
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback  # noqa: E402
 
 from lightning_lora.callbacks.checkpoint import RunCheckpoint  # noqa: E402
+from lightning_lora.callbacks.random_state import RandomStateCheckpoint  # noqa: E402
 from lightning_lora.callbacks.throughput import TokenThroughput  # noqa: E402
 from lightning_lora.errors import UserError  # noqa: E402
 from lightning_lora.checkpoints import checkpoint_dir, read_metadata, refuse_fresh_fit_into, resolve_ckpt_path  # noqa: E402
@@ -96,6 +97,7 @@ class LightningLoraCLI(LightningCLI):
         parser.add_lightning_class_args(LearningRateMonitor, "lr_monitor")
         parser.set_defaults({"lr_monitor.logging_interval": "step"})
         parser.add_lightning_class_args(TokenThroughput, "throughput")
+        parser.add_lightning_class_args(RandomStateCheckpoint, "random_state")
         parser.link_arguments("model.init_args.model_name_or_path", "data.init_args.tokenizer_name_or_path")
         parser.link_arguments("run_name", "checkpoint.dirpath", compute_fn=lambda name: str(checkpoint_dir(name)))
         parser.link_arguments(("eval_every_n_steps", "trainer.accumulate_grad_batches"), "trainer.val_check_interval",
@@ -110,6 +112,9 @@ class LightningLoraCLI(LightningCLI):
         config = self.config[self.subcommand] if self.subcommand else self.config
         if config.eval_every_n_steps < 1:
             raise UserError(f"--eval_every_n_steps must be a positive number of optimizer steps, got {config.eval_every_n_steps}.")
+        if config.trainer.get("use_distributed_sampler"):
+            raise UserError("trainer.use_distributed_sampler must stay false: lightning_lora shards the training data "
+                            "itself (an order that resumes exactly), and every process evaluates the whole validation set.")
         _fill_label_names(config)
         ckpt_path = config.get("ckpt_path")
         if ckpt_path:
@@ -178,7 +183,7 @@ def build_cli(args: list[str] | None = None, run: bool = True) -> LightningLoraC
     return LightningLoraCLI(
         AdaptedModule, LightningDataModule, subclass_mode_model=True, subclass_mode_data=True,
         parser_class=OneLineErrorParser, save_config_callback=SaveConfigToRun, save_config_kwargs={"overwrite": True}, auto_configure_optimizers=False,
-        trainer_defaults={"check_val_every_n_epoch": None, "log_every_n_steps": 20,
+        trainer_defaults={"check_val_every_n_epoch": None, "log_every_n_steps": 20, "use_distributed_sampler": False,
                           "plugins": [{"class_path": "lightning_lora.checkpoint_io.AtomicCheckpointIO"}]},
         args=args, run=run, parser_kwargs={"default_env": False},
     )

@@ -21,19 +21,24 @@ METEOR_UNAVAILABLE = ("not computed: METEOR needs NLTK with its WordNet data, wh
                       "and cannot be downloaded offline")
 
 
-def classification_metrics(num_classes: int) -> MetricCollection:
-    """Accuracy, precision, recall and F1 (macro and weighted) over ``num_classes`` classes."""
-    metrics: dict[str, Any] = {"accuracy": MulticlassAccuracy(num_classes, average="micro")}
+def classification_metrics(num_classes: int, sync_on_compute: bool = True) -> MetricCollection:
+    """Accuracy, precision, recall and F1 (macro and weighted) over ``num_classes`` classes.
+
+    ``sync_on_compute=False`` where every process sees all the data (evaluation): summing the
+    processes' counts would count each example once per process.
+    """
+    kwargs = {"sync_on_compute": sync_on_compute}
+    metrics: dict[str, Any] = {"accuracy": MulticlassAccuracy(num_classes, average="micro", **kwargs)}
     for average in ("macro", "weighted"):
-        metrics[f"precision_{average}"] = MulticlassPrecision(num_classes, average=average)
-        metrics[f"recall_{average}"] = MulticlassRecall(num_classes, average=average)
-        metrics[f"f1_{average}"] = MulticlassF1Score(num_classes, average=average)
+        metrics[f"precision_{average}"] = MulticlassPrecision(num_classes, average=average, **kwargs)
+        metrics[f"recall_{average}"] = MulticlassRecall(num_classes, average=average, **kwargs)
+        metrics[f"f1_{average}"] = MulticlassF1Score(num_classes, average=average, **kwargs)
     return MetricCollection(metrics)
 
 
-def confusion_matrix(num_classes: int) -> MulticlassConfusionMatrix:
+def confusion_matrix(num_classes: int, sync_on_compute: bool = True) -> MulticlassConfusionMatrix:
     """Counts, rows are true classes and columns predicted classes."""
-    return MulticlassConfusionMatrix(num_classes)
+    return MulticlassConfusionMatrix(num_classes, sync_on_compute=sync_on_compute)
 
 
 # -- SQuAD v2 -------------------------------------------------------------------------------------

@@ -101,17 +101,18 @@ def ensure_tiny_model(arch: str = "qwen2", cache_dir: str | Path | None = None, 
     try:
         tokenizer = build_tokenizer()
         config = build_config(arch, len(tokenizer), tokenizer.eos_token_id, tokenizer.pad_token_id)
-        torch.manual_seed(seed)
-        if arch in ENCODERS:  # a bare encoder: task heads are added when it is loaded for a task
-            model = AutoModel.from_config(config)
-        else:
-            model = AutoModelForCausalLM.from_config(config)
-            with torch.no_grad():
-                # A frozen tied head with the default init (std 0.02) caps logits near +-1.3, so no
-                # adapter could make the output peaked; a pretrained head has no such cap.
-                model.get_input_embeddings().weight.mul_(EMBEDDING_SCALE)
-            model.generation_config.pad_token_id = tokenizer.pad_token_id
-            model.generation_config.eos_token_id = tokenizer.eos_token_id
+        with torch.random.fork_rng(devices=[]):  # the caller's random stream is the same whether or not the model is cached
+            torch.manual_seed(seed)
+            if arch in ENCODERS:  # a bare encoder: task heads are added when it is loaded for a task
+                model = AutoModel.from_config(config)
+            else:
+                model = AutoModelForCausalLM.from_config(config)
+                with torch.no_grad():
+                    # A frozen tied head with the default init (std 0.02) caps logits near +-1.3, so no
+                    # adapter could make the output peaked; a pretrained head has no such cap.
+                    model.get_input_embeddings().weight.mul_(EMBEDDING_SCALE)
+                model.generation_config.pad_token_id = tokenizer.pad_token_id
+                model.generation_config.eos_token_id = tokenizer.eos_token_id
         model.save_pretrained(staging)
         tokenizer.save_pretrained(staging)
         try:

@@ -10,7 +10,8 @@ import torch
 
 from lightning_lora.data.base import IGNORE_INDEX, pad_sequences
 from lightning_lora.data.code import CodeSFTDataModule
-from lightning_lora.data.packing import LengthGroupedBatchSampler, first_fit_decreasing, pack_batch
+from lightning_lora.data.packing import first_fit_decreasing, pack_batch
+from lightning_lora.data.sampling import TrainingBatchSampler
 from lightning_lora.data.sources import DataError
 from lightning_lora.methods import LoraArgs
 from lightning_lora.modules.causal_lm import CausalLMModule
@@ -178,8 +179,7 @@ def test_length_grouped_batches_are_deterministic_complete_and_uniform():
     lengths = [int(x) for x in torch.randint(1, 1000, (500,), generator=torch.Generator().manual_seed(0))]
 
     def batches(epoch: int, seed: int = 0) -> list[list[int]]:
-        sampler = torch.utils.data.RandomSampler(range(500), generator=torch.Generator().manual_seed(seed))
-        grouped = LengthGroupedBatchSampler(sampler, batch_size=8, drop_last=False, lengths=lengths, seed=seed)
+        grouped = TrainingBatchSampler(500, batch_size=8, shuffle=True, seed=seed, lengths=lengths)
         grouped.set_epoch(epoch)
         return list(grouped)
 
@@ -190,21 +190,6 @@ def test_length_grouped_batches_are_deterministic_complete_and_uniform():
     assert max(lengths[i] for i in first[0]) == max(lengths)  # the longest batch first: OOM shows at step 0
     padded = sum(8 * max(lengths[i] for i in b) for b in first)
     assert padded < 1.1 * sum(lengths)  # vs about 1.9x for random batches of 8 from uniform lengths
-
-
-def test_length_grouping_under_ddp_splits_the_samples_and_reshuffles_them_every_epoch():
-    lengths = list(range(1, 201))
-    shards = []
-    for rank in (0, 1):
-        inner = torch.utils.data.DistributedSampler(range(200), num_replicas=2, rank=rank, shuffle=True, seed=0)
-        grouped = LengthGroupedBatchSampler(inner, batch_size=4, drop_last=False, lengths=lengths)
-        grouped.set_epoch(0)
-        epoch0 = [i for b in grouped for i in b]
-        grouped.set_epoch(1)
-        epoch1 = [i for b in grouped for i in b]
-        assert set(epoch0) != set(epoch1)  # the epoch reached the distributed sampler: a new shard
-        shards.append(set(epoch0))
-    assert not shards[0] & shards[1] and len(shards[0] | shards[1]) == 200
 
 
 def _write(path: Path, n: int = 40) -> Path:

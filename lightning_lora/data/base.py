@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from typing import Any
+from typing import Any, Callable
 
 import lightning as L
 import pyarrow.compute as pc
 import torch
-from torch.utils.data import DataLoader, RandomSampler, SequentialSampler
+from lightning.pytorch.utilities import rank_zero_warn
+from torch.utils.data import DataLoader
 
 from lightning_lora.backbone import load_tokenizer
+from lightning_lora.data.sampling import TrainingBatchSampler
 from lightning_lora.data.sources import DataError, load_source, looks_like_missing_file
 
 IGNORE_INDEX = -100
@@ -200,22 +202,62 @@ class BaseDataModule(L.LightningDataModule):
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
         if split not in self.splits:
             raise DataError(f"{self.path} has no {split} split (found: {', '.join(self.splits)}).")
-        generator = torch.Generator().manual_seed(self.seed)
         dataset, collate = self.splits[split], self.collate
-        batching: dict[str, Any] = {"batch_size": self.batch_size if shuffle else self.eval_batch_size,
-                                    "shuffle": shuffle and self.shuffle, "generator": generator if shuffle else None}
-        if shuffle and (self.group_by_length or self.pack):  # the training loader only
-            from lightning_lora.data.packing import LengthGroupedBatchSampler, pack_batch
+        # A loader with its own generator seeds its workers without drawing from the global RNG, so
+        # creating a loader (every validation) never shifts the random stream training depends on.
+        generator = torch.Generator().manual_seed(self.seed)
+        if not shuffle:  # validation / test: every process evaluates the whole split (exact metrics)
+            return DataLoader(dataset, batch_size=self.eval_batch_size, shuffle=False, collate_fn=collate,
+                              num_workers=self.num_workers, persistent_workers=self.num_workers > 0, generator=generator)
+        sampler = self.training_sampler()
+        if self.pack:
+            from lightning_lora.data.packing import pack_batch
 
-            if self.group_by_length:
-                lengths = pc.list_value_length(dataset.with_format("arrow")["input_ids"]).to_pylist()
-                batching = {"batch_sampler": LengthGroupedBatchSampler(
-                    RandomSampler(dataset, generator=generator) if self.shuffle else SequentialSampler(dataset),
-                    self.batch_size, False, lengths, seed=self.seed)}
-            if self.pack:
-                collate = functools.partial(pack_batch, pad_id=self.tokenizer.pad_token_id)
-        return DataLoader(dataset, collate_fn=collate, num_workers=self.num_workers,
-                          persistent_workers=self.num_workers > 0, **batching)
+            collate = functools.partial(pack_batch, pad_id=self.tokenizer.pad_token_id)
+        return ResumableDataLoader(dataset, batch_sampler=sampler, collate_fn=collate, num_workers=self.num_workers,
+                                   persistent_workers=self.num_workers > 0, generator=generator,
+                                   position=self._train_position, restore=functools.partial(self._restore, sampler))
+
+    def training_sampler(self) -> TrainingBatchSampler:
+        """The training batch order for this process."""
+        dataset = self.splits["train"]
+        lengths = None
+        if self.group_by_length:
+            lengths = pc.list_value_length(dataset.with_format("arrow")["input_ids"]).to_pylist()
+        rank, world_size = self._rank_and_world()
+        return TrainingBatchSampler(len(dataset), self.batch_size, shuffle=self.shuffle, seed=self.seed,
+                                    lengths=lengths, rank=rank, world_size=world_size)
+
+    def _rank_and_world(self) -> tuple[int, int]:
+        trainer = self.trainer
+        return (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
+
+    def _layout(self) -> dict[str, Any]:
+        """What the batch order depends on besides the epoch (a resumed run must match it)."""
+        return {"num_samples": len(self.splits["train"]), "batch_size": self.batch_size,
+                "world_size": self._rank_and_world()[1], "seed": self.seed, "shuffle": self.shuffle,
+                "group_by_length": self.group_by_length}
+
+    # -- resume ---------------------------------------------------------------------------------
+    def _train_position(self) -> dict[str, Any]:
+        """Where training stands in the data: the epoch and how many of its batches are trained on."""
+        trainer = self.trainer
+        if trainer is None or trainer.state.fn != "fit":
+            return {}
+        done = trainer.fit_loop.epoch_loop.batch_progress.current.processed
+        return {"epoch": trainer.current_epoch, "batches_done": done, **self._layout()}
+
+    def _restore(self, sampler: TrainingBatchSampler, position: dict[str, Any]) -> None:
+        """Make ``sampler`` skip what the checkpoint had trained on (an end-of-epoch position skips nothing)."""
+        if not position:
+            return
+        layout = self._layout()
+        saved = {k: position.get(k) for k in layout}
+        if saved != layout:
+            rank_zero_warn(f"The checkpoint's training data order does not apply to this run ({saved} in the checkpoint, "
+                           f"{layout} now): the interrupted epoch starts over instead of resuming mid-epoch.")
+        elif position["batches_done"] < len(sampler):
+            sampler.start_at(position["epoch"], position["batches_done"])
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", shuffle=True)
@@ -225,6 +267,28 @@ class BaseDataModule(L.LightningDataModule):
 
     def test_dataloader(self) -> DataLoader:
         return self._loader(self.eval_split("test"), shuffle=False)
+
+
+class ResumableDataLoader(DataLoader):
+    """The training loader: Lightning's fit loop saves its position in every checkpoint and hands it
+    back before iterating again, so a resumed run continues mid-epoch with the next unseen batch.
+
+    Args:
+        position: returns the position to save (called when a checkpoint is written).
+        restore: receives a saved position.
+    """
+
+    def __init__(self, *args: Any, position: Callable[[], dict[str, Any]],
+                 restore: Callable[[dict[str, Any]], None], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._position = position
+        self._restore = restore
+
+    def state_dict(self) -> dict[str, Any]:
+        return self._position()
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self._restore(state_dict)
 
 
 def pad_sequences(sequences: list[list[int]], value: int, side: str = "right") -> torch.Tensor:

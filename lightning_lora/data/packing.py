@@ -4,9 +4,9 @@ Two independent tools for the training loader (options ``data.group_by_length`` 
 :class:`~lightning_lora.data.base.BaseDataModule`); both keep ``batch_size`` samples per step, so the
 number of steps, the schedule and the token-weighted loss mean the same as without them.
 
-- :class:`LengthGroupedBatchSampler` takes the shuffled order of an ordinary sampler, sorts each
-  mega-batch of up to ``batch_size * MEGA_BATCH_FACTOR`` samples by length and cuts it into
-  batches: a batch holds samples of similar length, so padding to its longest costs little.
+- length grouping (:class:`~lightning_lora.data.sampling.TrainingBatchSampler` given the lengths)
+  sorts each shuffled mega-batch by length and cuts it into batches: a batch holds samples of
+  similar length, so padding to its longest costs little.
 - :func:`pack_batch` puts the samples of one batch into as few rows as fit its longest sample
   (first-fit decreasing). Each sample keeps its own positions (``position_ids`` restart at 0) and
   attends only to itself: transformers builds a block-diagonal causal mask from position ids that
@@ -22,64 +22,11 @@ the model would switch off the per-sample attention.
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 import torch
-from torch.utils.data import BatchSampler, Sampler
 
 from lightning_lora.data.base import IGNORE_INDEX
-
-#: Mega-batch size in batches, as in the Hugging Face Trainer: big enough that the batches cut from a
-#: sorted mega-batch are nearly uniform in length; and an epoch has at least 4 mega-batches, so a
-#: small dataset is not cut into the same batches every epoch.
-MEGA_BATCH_FACTOR = 50
-MIN_MEGA_BATCHES = 4
-
-
-class LengthGroupedBatchSampler(BatchSampler):
-    """Batches of similar length from the order of ``sampler``, seeded and deterministic.
-
-    The batches of each mega-batch are shuffled with a generator seeded by ``seed`` and the epoch,
-    and the batch holding the longest sample goes first, so running out of memory shows at step 0.
-    Lightning swaps ``sampler`` for a distributed one under DDP (the argument keeps that name for it).
-
-    Args:
-        sampler: the shuffled index order to group (a ``RandomSampler`` with a seeded generator).
-        batch_size: samples per batch.
-        drop_last: drop a last batch smaller than ``batch_size``.
-        lengths: length of every sample of the dataset, by dataset index.
-        seed: seed of the batch order.
-    """
-
-    def __init__(self, sampler: Sampler[int], batch_size: int, drop_last: bool, lengths: Sequence[int],
-                 seed: int = 0) -> None:
-        super().__init__(sampler, batch_size, drop_last)
-        self.lengths = lengths
-        self.seed = seed
-        self.epoch = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        """Called by Lightning before every epoch: a new batch order per epoch, the same on every run."""
-        self.epoch = epoch
-        if callable(getattr(self.sampler, "set_epoch", None)):  # the DistributedSampler Lightning puts in under DDP
-            self.sampler.set_epoch(epoch)
-
-    def __iter__(self) -> Iterator[list[int]]:
-        indices = list(self.sampler)
-        mega = self.batch_size * max(1, min(MEGA_BATCH_FACTOR, len(indices) // (MIN_MEGA_BATCHES * self.batch_size)))
-        batches: list[list[int]] = []
-        for start in range(0, len(indices), mega):
-            chunk = sorted(indices[start:start + mega], key=lambda i: -self.lengths[i])
-            batches += [chunk[k:k + self.batch_size] for k in range(0, len(chunk), self.batch_size)]
-        if self.drop_last and batches and len(batches[-1]) < self.batch_size:
-            batches.pop()
-        if not batches:
-            return
-        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
-        batches = [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
-        longest = max(range(len(batches)), key=lambda b: self.lengths[batches[b][0]])
-        batches[0], batches[longest] = batches[longest], batches[0]
-        yield from batches
 
 
 def first_fit_decreasing(lengths: Sequence[int], capacity: int) -> list[list[int]]:

@@ -150,6 +150,20 @@ class AdaptedModule(L.LightningModule):
         (Path(log_dir) / "train_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
 
     # -- optimisation ---------------------------------------------------------------------------
+    def token_share(self, tokens: int) -> float | torch.Tensor:
+        """Factor that turns this process's per-token mean loss into its share of the step's loss.
+
+        Data-parallel strategies average gradients over processes. Scaled by this factor (local
+        tokens x processes / tokens of all processes), that average is the gradient of the mean
+        over every target token of the step, as one process with the whole batch would compute it,
+        however the tokens fall between processes. 1 on a single process.
+        """
+        if self._trainer is None or self.trainer.world_size == 1:
+            return 1.0
+        local = torch.tensor(float(tokens), device=self.device)
+        total = self.trainer.strategy.reduce(local.clone(), reduce_op="sum")
+        return local * self.trainer.world_size / total.clamp(min=1.0)
+
     def configure_optimizers(self) -> Any:
         from transformers import get_scheduler
 

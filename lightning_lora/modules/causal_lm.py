@@ -48,9 +48,10 @@ class CausalLMModule(AdaptedModule):
         self.efficient_loss = efficient_loss
 
     def init_metrics(self) -> None:
-        self.train_loss = MeanMetric()
-        self.val_loss = MeanMetric()
-        self.test_loss = MeanMetric()
+        self.train_loss = MeanMetric()  # each process trains on its own shard: synced over processes
+        # Every process evaluates the whole split (see BaseDataModule), so evaluation metrics stay local.
+        self.val_loss = MeanMetric(sync_on_compute=False)
+        self.test_loss = MeanMetric(sync_on_compute=False)
 
     def load_backbone(self, model_name_or_path: str, dtype: str, attn_implementation: str | None) -> torch.nn.Module:
         self.tokenizer = load_tokenizer(model_name_or_path)
@@ -108,7 +109,7 @@ class CausalLMModule(AdaptedModule):
         if not torch.isfinite(loss):
             raise FloatingPointError(f"Non-finite training loss ({loss.item()}) at global step {self.global_step}, batch {batch_idx}.")
         self.train_loss.update(loss.detach(), weight=tokens)
-        return loss
+        return loss * self.token_share(tokens)
 
     def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
         # One value per optimizer step: the token-weighted mean over the accumulated micro-batches.

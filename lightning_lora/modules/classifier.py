@@ -47,13 +47,14 @@ class SequenceClassifierModule(AdaptedModule):
                                         pad_token_id=self.tokenizer.pad_token_id)
 
     def init_metrics(self) -> None:
-        self.train_loss = MeanMetric()
-        self.val_metrics = classification_metrics(self.num_labels).clone(prefix="val/")
-        self.test_metrics = classification_metrics(self.num_labels).clone(prefix="test/")
-        self.val_confusion = confusion_matrix(self.num_labels)
-        self.test_confusion = confusion_matrix(self.num_labels)
-        self.val_loss = MeanMetric()
-        self.test_loss = MeanMetric()
+        self.train_loss = MeanMetric()  # each process trains on its own shard: synced over processes
+        # Every process evaluates the whole split (see BaseDataModule), so evaluation metrics stay local.
+        self.val_metrics = classification_metrics(self.num_labels, sync_on_compute=False).clone(prefix="val/")
+        self.test_metrics = classification_metrics(self.num_labels, sync_on_compute=False).clone(prefix="test/")
+        self.val_confusion = confusion_matrix(self.num_labels, sync_on_compute=False)
+        self.test_confusion = confusion_matrix(self.num_labels, sync_on_compute=False)
+        self.val_loss = MeanMetric(sync_on_compute=False)
+        self.test_loss = MeanMetric(sync_on_compute=False)
         self._predictions: list[dict[str, Any]] = []
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,19 @@
+"""Test callback: SIGKILL the training process at a chosen step (no cleanup, no exception hooks)."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import lightning as L
+
+
+class KillAtStep(L.Callback):
+    """Kills the process at the start of the batch after ``step`` optimizer steps."""
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: object, batch_idx: int) -> None:
+        if trainer.global_step == self.step:
+            os.kill(os.getpid(), signal.SIGKILL)

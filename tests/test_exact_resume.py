@@ -1,0 +1,95 @@
+"""Kill a run with SIGKILL mid-epoch, resume it with ``--ckpt_path last``: every later step logs the
+same train loss as the uninterrupted run, bit for bit (CPU, fp32)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import pytest
+import torch
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+REPO = Path(__file__).resolve().parents[1]
+
+# 40 training samples in batches of 8: 5 steps per epoch, so 13 steps cross two epoch boundaries.
+# LoRA dropout and a shuffled, length-grouped, packed order exercise the random and data state;
+# validation every 3 steps runs between a checkpoint and the next step.
+ARGS = ["--config", str(REPO / "configs" / "quickstart.yaml"), "--trainer.max_steps", "13",
+        "--data.max_samples", "40", "--data.batch_size", "8", "--data.group_by_length", "true", "--data.pack", "true",
+        "--model.lora.lora_dropout", "0.1", "--eval_every_n_steps", "3", "--checkpoint.every_n_train_steps", "3",
+        "--trainer.log_every_n_steps", "1", "--trainer.enable_progress_bar", "false"]
+KILL_AT = 8  # after 8 optimizer steps (epoch 1, third batch); the last checkpoint is step 6 (epoch 1, first batch)
+
+
+def _fit(cwd: Path, *extra: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO / "tests" / "helpers")}
+    return subprocess.run([sys.executable, "-m", "lightning_lora", "fit", *ARGS, *extra], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+def _train_losses(events_file: Path) -> dict[int, float]:
+    acc = EventAccumulator(str(events_file), size_guidance={"scalars": 0})
+    acc.Reload()
+    return {e.step: e.value for e in acc.Scalars("train/loss")}
+
+
+def _events(run: Path) -> list[Path]:
+    return sorted((run / "tb_logs" / "quickstart" / "version_0").glob("events.out.tfevents.*"), key=os.path.getmtime)
+
+
+def test_sigkill_mid_epoch_then_resume_logs_the_same_train_loss_bit_for_bit(tmp_path):
+    whole, broken = tmp_path / "whole", tmp_path / "broken"
+    whole.mkdir(), broken.mkdir()
+    done = _fit(whole, "--trainer.callbacks", "[]")
+    assert done.returncode == 0, done.stderr[-3000:]
+
+    killed = _fit(broken, "--trainer.callbacks", f"[{{class_path: killer.KillAtStep, init_args: {{step: {KILL_AT}}}}}]")
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
+    saved = torch.load(broken / "checkpoints" / "quickstart" / "last.ckpt", weights_only=False)
+    assert saved["global_step"] == 6
+    position = saved["loops"]["fit_loop"]["state_dict"]["combined_loader"][0]
+    assert (position["epoch"], position["batches_done"]) == (1, 1)  # mid-epoch
+
+    resumed = _fit(broken, "--trainer.callbacks", "[]", "--ckpt_path", "last")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "not resumable" not in resumed.stderr and "starts over" not in resumed.stderr
+
+    reference = _train_losses(_events(whole)[-1])
+    after = _train_losses(_events(broken)[-1])  # the resumed process's own events file
+    assert sorted(reference) == list(range(13))
+    assert sorted(after) == list(range(6, 13))  # logged at the step index before each optimizer step
+    assert {s: after[s] for s in after} == {s: reference[s] for s in after}  # exact float equality
+    # The final adapters are identical too.
+    final = [torch.load(d / "checkpoints" / "quickstart" / "last.ckpt", weights_only=False)["state_dict"] for d in (whole, broken)]
+    assert final[0].keys() == final[1].keys()
+    for key in final[0]:
+        assert torch.equal(final[0][key], final[1][key]), key
+
+
+def test_a_saved_position_skips_trained_batches_unless_the_data_layout_changed(tmp_path, tiny_qwen2):
+    from lightning_lora.data.code import CodeSFTDataModule
+
+    path = tmp_path / "rows.jsonl"
+    path.write_text("".join(f'{{"input": "Print {i}.", "solution": "print({i})", "output": ""}}\n' for i in range(40)))
+    dm = CodeSFTDataModule(path=str(path), tokenizer_name_or_path=str(tiny_qwen2), batch_size=4)
+    dm.setup("fit")
+    whole = [batch["idx"].tolist() for batch in dm.train_dataloader()]
+    position = {"epoch": 0, "batches_done": 3, **dm._layout()}
+
+    loader = dm.train_dataloader()
+    loader.load_state_dict(position)
+    assert [batch["idx"].tolist() for batch in loader] == whole[3:]
+
+    loader = dm.train_dataloader()
+    loader.load_state_dict({**position, "batches_done": len(whole)})  # saved at the end of the epoch
+    assert [batch["idx"].tolist() for batch in loader] == whole
+
+    loader = dm.train_dataloader()
+    with pytest.warns(UserWarning, match="starts over"):
+        loader.load_state_dict({**position, "batch_size": 8})
+    assert [batch["idx"].tolist() for batch in loader] == whole
