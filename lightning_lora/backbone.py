@@ -48,7 +48,7 @@ def load_tokenizer(name_or_path: str, padding_side: str = "right"):
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)
     except (OSError, ValueError) as err:
-        raise BackboneError(f"Could not load a tokenizer from {name_or_path!r}: {_first_line(err)}") from err
+        raise BackboneError(f"Could not load a tokenizer from {name_or_path!r} ({_where(source)}): {_first_line(err)}") from err
     if tokenizer.pad_token is None:
         if tokenizer.eos_token is None:
             raise BackboneError(f"Tokenizer {name_or_path!r} has neither a pad nor an EOS token; add a pad token to it.")
@@ -98,10 +98,17 @@ def _load(auto_class: Any, name_or_path: str, dtype: str, attn_implementation: s
     try:
         model = auto_class.from_pretrained(source, **options)
     except (OSError, ValueError) as err:
-        raise BackboneError(f"Could not load model {name_or_path!r}: {_first_line(err)}") from err
+        raise BackboneError(f"Could not load model {name_or_path!r} ({_where(source)}): {_first_line(err)}") from err
     if pad_token_id is not None and getattr(model.config, "pad_token_id", None) is None:
         model.config.pad_token_id = pad_token_id
     return model
+
+
+def _where(source: str) -> str:
+    """Which option the name came from, and where it was looked for."""
+    if Path(source).exists():
+        return "model.model_name_or_path, a local folder"
+    return "model.model_name_or_path, not a local folder, so a hub id"
 
 
 def _first_line(err: BaseException) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +12,8 @@ import torch
 from lightning_lora.errors import UserError
 
 CHECKPOINT_ROOT = Path("checkpoints")
+#: Where the default TensorBoard logger of the CLI writes (``tb_logs/<run_name>/version_N``).
+LOG_ROOT = Path("tb_logs")
 METADATA_KEY = "lightning_lora"
 
 
@@ -35,6 +39,27 @@ def refuse_fresh_fit_into(folder: Path, run_name: str) -> None:
     if any(folder.glob("*.ckpt")):
         raise UserError(f"checkpoints/{run_name} already holds a run: resume it with --ckpt_path last, "
                         f"or start a new one with another --run_name (or delete {folder}).")
+
+
+def check_output_folders_writable(run_name: str, logs: bool = True) -> None:
+    """Create ``checkpoints/<run_name>`` (and ``tb_logs/<run_name>`` with ``logs``) and write a file in each,
+    so a run that cannot save fails at start-up in one sentence, not after loading a model or at its first save."""
+    for folder in [checkpoint_dir(run_name)] + ([LOG_ROOT / run_name] if logs else []):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            handle, probe = tempfile.mkstemp(prefix=".write-check-", dir=folder)
+            os.close(handle)
+            os.unlink(probe)
+        except OSError as err:
+            raise UserError(f"Output folder {folder} is not writable: {_why_not_writable(folder, err)}.") from err
+
+
+def _why_not_writable(folder: Path, err: OSError) -> str:
+    """``checkpoints is a file, not a folder``, ``permission denied``, ``no space left on device``, ..."""
+    for part in reversed([folder, *folder.parents]):
+        if part.exists() and not part.is_dir():
+            return f"{part} is a file, not a folder"
+    return (err.strerror or type(err).__name__).lower()
 
 
 def load_checkpoint_file(path: str | Path) -> dict[str, Any]:

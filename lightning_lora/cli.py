@@ -24,7 +24,7 @@ from lightning_lora.callbacks.checkpoint import RunCheckpoint  # noqa: E402
 from lightning_lora.callbacks.random_state import RandomStateCheckpoint  # noqa: E402
 from lightning_lora.callbacks.throughput import TokenThroughput  # noqa: E402
 from lightning_lora.errors import UserError  # noqa: E402
-from lightning_lora.checkpoints import checkpoint_dir, read_metadata, refuse_fresh_fit_into, resolve_ckpt_path  # noqa: E402
+from lightning_lora.checkpoints import check_output_folders_writable, checkpoint_dir, read_metadata, refuse_fresh_fit_into, resolve_ckpt_path  # noqa: E402
 
 
 
@@ -121,6 +121,8 @@ class LightningLoraCLI(LightningCLI):
             config.ckpt_path = ckpt_path = str(resolve_ckpt_path(ckpt_path, config.run_name))
         elif self.subcommand == "fit":
             refuse_fresh_fit_into(checkpoint_dir(config.run_name), config.run_name)
+        if self.subcommand == "fit":  # before any weights load: a run that cannot save must not start
+            check_output_folders_writable(config.run_name, logs=_is_default_logger(config.trainer.logger))
         if _is_default_logger(config.trainer.logger):
             # Resuming fit continues the run's TensorBoard version; validate/test get a version of their own.
             resume = ckpt_path and self.subcommand == "fit"

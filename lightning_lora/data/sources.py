@@ -52,12 +52,22 @@ def _load_raw(path: str, config_name: str | None) -> Any:
     local = Path(path).expanduser()
     try:
         if local.is_file():
-            if not local.read_bytes()[:4096].strip():
+            try:
+                with local.open("rb") as handle:
+                    head = handle.read(4096)
+            except OSError as err:
+                raise DataError(f"Data file {path} (data.path) cannot be read: {_reason(err)}.") from err
+            if not head.strip():
                 raise DataError(f"Data file {path} (data.path) is empty.")
             builder = FILE_BUILDERS.get(local.suffix.lower())
             if builder is None:
                 raise DataError(f"Data file {path} has suffix {local.suffix!r}; use one of {', '.join(FILE_BUILDERS)}.")
-            return datasets.load_dataset(builder, data_files={"train": str(local)})
+            try:
+                return datasets.load_dataset(builder, data_files={"train": str(local)})
+            except Exception as err:
+                raise DataError(_unparsable_file(path, local, err)) from err
+        if local.is_dir() and local.suffix.lower() in FILE_BUILDERS:
+            raise DataError(f"Data file {path} (data.path) is a folder, not a {local.suffix} file.")
         if local.is_dir():
             if (local / "dataset_dict.json").exists() or (local / "dataset_info.json").exists():
                 loaded = datasets.load_from_disk(str(local))
@@ -71,6 +81,50 @@ def _load_raw(path: str, config_name: str | None) -> Any:
     except Exception as err:  # datasets raises many types; the user needs one sentence
         first = (str(err).strip().splitlines() or [type(err).__name__])[0]
         raise DataError(f"Could not load data.path {path!r}: {first}") from err
+
+
+def _reason(err: OSError) -> str:
+    """``permission denied``, ``is a directory``, ...: the OS's reason in lower case, without the path."""
+    return (err.strerror or type(err).__name__).lower()
+
+
+_FORMATS = {".jsonl": "JSON lines", ".json": "JSON", ".csv": "CSV", ".parquet": "Parquet"}
+
+
+def _unparsable_file(path: str, local: Path, err: BaseException) -> str:
+    """One sentence for a local data file ``datasets`` could not load: the first bad line of a .jsonl
+    file, else the reader's own complaint (``datasets`` wraps it in a message that names nothing)."""
+    import json
+
+    suffix = local.suffix.lower()
+    if suffix == ".jsonl":
+        try:
+            with local.open(encoding="utf-8") as handle:
+                for number, line in enumerate(handle, start=1):
+                    if not line.strip():
+                        continue
+                    try:
+                        row = json.loads(line)
+                    except json.JSONDecodeError as bad:
+                        return (f"Data file {path} (data.path), line {number}, is not valid JSON: "
+                                f"{bad.msg} (column {bad.colno}).")
+                    if not isinstance(row, dict):
+                        return (f"Data file {path} (data.path), line {number}, holds a {type(row).__name__}; "
+                                "every line must be one JSON object.")
+        except UnicodeDecodeError as bad:
+            return f"Data file {path} (data.path) is not UTF-8 text ({bad.reason} at byte {bad.start})."
+    cause: BaseException | None = err
+    while cause is not None and type(cause).__name__ == "DatasetGenerationError":
+        cause = cause.__cause__ or cause.__context__
+    detail = (str(cause or err).strip().splitlines() or [type(cause or err).__name__])[0]
+    return f"Could not read data file {path} (data.path) as {_FORMATS.get(suffix, suffix)}: {detail}"
+
+
+def check_max_samples(max_samples: int | None) -> None:
+    """``data.max_samples`` keeps at least one row per split (0 would leave nothing to train on)."""
+    if max_samples is not None and max_samples < 1:
+        raise DataError(f"data.max_samples must be a positive number of rows per split (or unset for all rows), "
+                        f"got {max_samples}.")
 
 
 def load_source(path: str, config_name: str | None, split_field: str, val_fraction: float, seed: int,
