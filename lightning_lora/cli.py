@@ -168,6 +168,20 @@ def _user_error_in_chain(err: BaseException) -> UserError | None:
     return None
 
 
+def _instantiation_error(err: BaseException) -> str | None:
+    """One line for a class in the config that failed to build (jsonargparse reports it as a Union
+    mismatch listing each alternative's complaint, e.g. a strategy whose package is missing)."""
+    text = str(err)
+    if "Does not validate against any of the Union subtypes" not in text or "class_path=" not in text:
+        return None
+    reasons = [line.strip()[2:] for line in text.split("Errors:", 1)[-1].splitlines()
+               if line.strip().startswith("- ") and not line.strip().startswith("- Expected a")]
+    class_path = re.search(r"class_path='([^']+)'", text)
+    if not reasons or class_path is None:
+        return None
+    return f"{class_path.group(1)} could not be created: {reasons[0]}"
+
+
 def _first_line(err: BaseException) -> str:
     return (str(err).strip().splitlines() or [type(err).__name__])[0]
 
@@ -219,9 +233,10 @@ def main(args: list[str] | None = None) -> int:
         return 2
     except Exception as err:
         user_error = _user_error_in_chain(err)
-        if user_error is None:
+        message = str(user_error) if user_error is not None else _instantiation_error(err)
+        if message is None:
             raise
-        print(f"error: {user_error}", file=sys.stderr)
+        print(f"error: {message}", file=sys.stderr)
         return 2
     return 0
 

@@ -26,6 +26,9 @@ IGNORE_INDEX = -100
 class BaseDataModule(L.LightningDataModule):
     """Loads, validates, splits and tokenizes a dataset; batches are padded to the longest sample.
 
+    Validation and test loaders are not sharded: every process evaluates the whole split, so
+    metrics count each example once, whatever the number of processes.
+
     Args:
         path: hub dataset id, local .jsonl/.json/.csv/.parquet file or dataset directory, or
             ``synthetic:<name>`` for the generated offline data.
@@ -42,6 +45,8 @@ class BaseDataModule(L.LightningDataModule):
         use_splits: the dataset's own splits to use (e.g. ``[train]`` to ignore a test split whose
             labels are hidden, and hold out ``val_fraction`` of train instead); default all.
         shuffle: shuffle the training rows each epoch (seeded); off, batches follow the file's order.
+            Either way the order is :class:`~lightning_lora.data.sampling.TrainingBatchSampler`'s:
+            sharded across processes like one big batch, and resumed mid-epoch from a checkpoint.
         group_by_length: training batches of similar length (shuffled mega-batches sorted by length,
             seeded), so padding to the longest costs little; validation and test are unchanged.
         pack: training batches pack their samples into as few rows as fit the longest, with

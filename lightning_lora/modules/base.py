@@ -16,7 +16,7 @@ from lightning.pytorch.utilities import rank_zero_info
 from lightning_lora.checkpoints import METADATA_KEY
 from lightning_lora.errors import UserError
 from lightning_lora.methods import (IA3Args, LoraArgs, apply_method, check_method_available, method_metadata,
-                                    parameter_report, peft_config_from_dict, trainable_keys)
+                                    parameter_report, peft_config_from_dict)
 
 SCHEDULERS = ("cosine", "linear", "constant")
 
@@ -102,6 +102,8 @@ class AdaptedModule(L.LightningModule):
         self.model = apply_method(backbone, method, lora, self.task_type, ia3=ia3, peft_config=peft_config)
         self.model.train()  # from_pretrained returns eval mode; dropout must be live in training
         self.params = parameter_report(self.model)
+        # Names and shapes as built: a sharding strategy (FSDP) later renames parameters and flattens them.
+        self._trainable_ndim = {name: p.ndim for name, p in self.model.named_parameters() if p.requires_grad}
         self.init_metrics()
         # The checkpoint holds trainable weights only; key checking is done in on_load_checkpoint.
         self.strict_loading = False
@@ -168,11 +170,11 @@ class AdaptedModule(L.LightningModule):
         from transformers import get_scheduler
 
         args = self.optimizer_args
-        trainable = [(n, p) for n, p in self.model.named_parameters() if p.requires_grad]
+        trainable = [(_unwrapped_name(n), p) for n, p in self.model.named_parameters() if p.requires_grad]
         if not trainable:
             raise UserError(f"model.method {self.method!r} leaves no parameter trainable; nothing to fit.")
-        decay = [p for n, p in trainable if p.ndim >= 2]
-        no_decay = [p for n, p in trainable if p.ndim < 2]
+        decay = [p for n, p in trainable if self._trainable_ndim.get(n, p.ndim) >= 2]  # matrices only
+        no_decay = [p for n, p in trainable if self._trainable_ndim.get(n, p.ndim) < 2]
         optimizer = torch.optim.AdamW(
             [{"params": decay, "weight_decay": args.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
             lr=args.lr, betas=args.betas, eps=args.eps,
@@ -190,7 +192,7 @@ class AdaptedModule(L.LightningModule):
                 "logger_version": getattr(self.logger, "version", None) if self._trainer is not None else None}
 
     def _trainable_state_keys(self) -> list[str]:
-        return [f"model.{k}" for k in trainable_keys(self.model)]
+        return [f"model.{k}" for k in sorted(self._trainable_ndim)]
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         keep = set(self._trainable_state_keys())
@@ -200,6 +202,11 @@ class AdaptedModule(L.LightningModule):
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         check_checkpoint(checkpoint, self.checkpoint_metadata())
         self.loaded_step = int(checkpoint.get("global_step", 0))
+
+
+def _unwrapped_name(name: str) -> str:
+    """A parameter's name without the prefixes FSDP inserts when it wraps modules."""
+    return name.replace("_fsdp_wrapped_module.", "").replace("_checkpoint_wrapped_module.", "")
 
 
 def check_checkpoint(checkpoint: dict[str, Any], expected: dict[str, Any]) -> None:
