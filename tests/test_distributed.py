@@ -54,3 +54,46 @@ def test_ddp_with_two_cpu_processes_matches_one_process_and_rank_zero_alone_writ
     final = [torch.load(d / "checkpoints" / "quickstart" / "last.ckpt", weights_only=True)["state_dict"] for d in (ddp, single)]
     for key in final[1]:
         torch.testing.assert_close(final[0][key], final[1][key], rtol=1e-4, atol=1e-6)
+
+
+def _wait_while_rank_zero_works(rank: int, port: int, patient: bool, outcome: "torch.multiprocessing.Queue") -> None:
+    import time
+    from datetime import timedelta
+
+    import torch.distributed as dist
+
+    from lightning_lora.callbacks.benchmark import patient_group
+
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2,
+                            timeout=timedelta(seconds=2))  # a short collective timeout, like a long benchmark
+    group = patient_group(60.0) if patient else None
+    try:
+        if rank == 0:
+            time.sleep(4)  # "the benchmark": twice the collective timeout
+        dist.barrier(group=group)
+        outcome.put((rank, "ok"))
+    except Exception as err:  # noqa: BLE001 - the outcome is the test's subject
+        outcome.put((rank, type(err).__name__))
+
+
+def _run_two_ranks(patient: bool) -> dict[int, str]:
+    import socket
+
+    import torch.multiprocessing as mp
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    context = mp.get_context("spawn")
+    outcome = context.Queue()
+    processes = [context.Process(target=_wait_while_rank_zero_works, args=(r, port, patient, outcome)) for r in (0, 1)]
+    for p in processes:
+        p.start()
+    for p in processes:
+        p.join(timeout=60)
+    return dict(outcome.get(timeout=5) for _ in processes)
+
+
+def test_other_ranks_outwait_a_benchmark_longer_than_the_collective_timeout():
+    assert _run_two_ranks(patient=True) == {0: "ok", 1: "ok"}
+    assert _run_two_ranks(patient=False)[1] != "ok"  # the plain barrier would have timed out

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import lightning as L
+import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
@@ -17,7 +19,9 @@ from lightning_lora.checkpoint_benchmark import headline, load_problem_set, scor
 class BenchmarkCallback(L.Callback):
     """After each checkpoint save, generate programs from the current weights and run them in the sandbox.
 
-    Rank zero does the work; the other ranks wait at a barrier. Results go next to the checkpoint
+    Rank zero does the work; the other ranks wait at a barrier of their own (a gloo group with
+    ``wait_timeout_s``), so a benchmark longer than the strategy's collective timeout (30 minutes
+    by default) does not kill them. Results go next to the checkpoint
     (``step000020.results.json`` + ``.samples.jsonl``), ``benchmark/pass@k`` to the loggers at that
     step, and ``best`` / ``best.json`` in the checkpoint folder name the highest pass@1 so far.
 
@@ -40,6 +44,7 @@ class BenchmarkCallback(L.Callback):
         difficulty: LiveCodeBench difficulty filter.
         start_date: first contest date kept (YYYY-MM-DD).
         end_date: last contest date kept (YYYY-MM-DD).
+        wait_timeout_s: how long the other ranks wait for one benchmark (multi-process runs).
     """
 
     def __init__(
@@ -61,6 +66,7 @@ class BenchmarkCallback(L.Callback):
         difficulty: str | None = None,
         start_date: str | None = None,
         end_date: str | None = None,
+        wait_timeout_s: float = 24 * 3600.0,
     ) -> None:
         self.spec = problems
         self.max_problems = max_problems
@@ -70,10 +76,14 @@ class BenchmarkCallback(L.Callback):
                         "batch_size": batch_size, "k": tuple(k or [1]), "timeout_s": timeout_s,
                         "memory_mb": memory_mb, "workers": workers, "system_prompt": system_prompt}
         settings_from(self.options)  # validate now, not at the first checkpoint
+        self.wait_timeout_s = wait_timeout_s
         self._problems: Any = None
         self._pending_step: int | None = None
+        self._wait_group: Any = None
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        if stage == "fit":
+            self._wait_group = patient_group(self.wait_timeout_s)  # collective: every rank calls setup
         if stage == "fit" and trainer.is_global_zero:
             self._problems = load_problem_set(self.spec, **self.filters)
             if self.max_problems is not None:
@@ -101,7 +111,10 @@ class BenchmarkCallback(L.Callback):
         checkpoint = _saved_checkpoint(trainer, step)
         if trainer.is_global_zero and checkpoint is not None:
             self._score(trainer, pl_module, step, checkpoint)
-        trainer.strategy.barrier("benchmark")
+        if self._wait_group is not None:
+            torch.distributed.barrier(group=self._wait_group)
+        else:
+            trainer.strategy.barrier("benchmark")
 
     def _score(self, trainer: L.Trainer, pl_module: L.LightningModule, step: int, checkpoint: Path) -> None:
         options = dict(self.options)
@@ -118,6 +131,15 @@ class BenchmarkCallback(L.Callback):
         is_best = update_best(checkpoint.parent, checkpoint, step, results)
         rank_zero_info(f"[lightning_lora] benchmark at step {step}: pass@1 {pass1:.3f} ({passed}/{total})"
                        + (" - new best" if is_best else ""))
+
+
+def patient_group(timeout_s: float) -> Any:
+    """A gloo process group over all ranks with its own timeout, for ranks that wait while rank zero
+    works alone; None outside a multi-process run. Every rank must call it (it is a collective)."""
+    dist = torch.distributed
+    if not dist.is_available() or not dist.is_initialized() or dist.get_world_size() == 1:
+        return None
+    return dist.new_group(backend="gloo", timeout=timedelta(seconds=timeout_s))
 
 
 def _saved_checkpoint(trainer: L.Trainer, step: int) -> Path | None:
