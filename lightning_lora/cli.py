@@ -117,6 +117,12 @@ class LightningLoraCLI(LightningCLI):
                             "itself (an order that resumes exactly), and every process evaluates the whole validation set.")
         _fill_label_names(config)
         ckpt_path = config.get("ckpt_path")
+        if ckpt_path == "auto":  # preemptible jobs re-run one command: resume when there is something to resume
+            if self.subcommand != "fit":
+                raise UserError("--ckpt_path auto is for fit (resume if the run has a last checkpoint, else start); "
+                                "validate and test need a checkpoint path or 'last'.")
+            has_last = (checkpoint_dir(config.run_name) / "last.ckpt").is_file()
+            config.ckpt_path = ckpt_path = "last" if has_last else None
         if ckpt_path:
             config.ckpt_path = ckpt_path = str(resolve_ckpt_path(ckpt_path, config.run_name))
         elif self.subcommand == "fit":

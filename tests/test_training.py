@@ -80,6 +80,15 @@ def test_a_checkpoint_from_other_settings_is_refused_by_name(in_tmp, capsys):
     assert main(["validate", *QUICK, "--run_name", "ref", "--model.lora.r", "4", "--ckpt_path", ckpt]) == 0
 
 
+def test_ckpt_path_auto_starts_a_new_run_then_resumes_it(in_tmp, capsys):
+    common = [*QUICK, "--run_name", "auto", "--checkpoint.every_n_train_steps", "2", "--ckpt_path", "auto"]
+    assert build_cli(["fit", *common, "--trainer.max_steps", "2"]).trainer.global_step == 2  # nothing to resume: starts
+    assert build_cli(["fit", *common, "--trainer.max_steps", "4"]).trainer.global_step == 4  # resumes from step 2
+    assert sorted(p.name for p in (in_tmp / "tb_logs" / "auto").iterdir()) == ["version_0"]
+    assert main(["validate", *QUICK, "--run_name", "auto", "--ckpt_path", "auto"]) == 2
+    assert "--ckpt_path auto is for fit" in capsys.readouterr().err
+
+
 def test_ckpt_path_last_without_a_checkpoint_is_an_error(in_tmp, capsys):
     assert main(["fit", *QUICK, "--run_name", "nothing", "--ckpt_path", "last"]) == 2
     err = capsys.readouterr().err.strip()

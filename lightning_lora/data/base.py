@@ -18,7 +18,7 @@ from torch.utils.data import DataLoader
 
 from lightning_lora.backbone import load_tokenizer
 from lightning_lora.data.sampling import TrainingBatchSampler
-from lightning_lora.data.sources import DataError, load_source, looks_like_missing_file
+from lightning_lora.data.sources import DataError, check_max_samples, load_source, looks_like_missing_file
 
 IGNORE_INDEX = -100
 
@@ -84,6 +84,7 @@ class BaseDataModule(L.LightningDataModule):
             raise DataError(f"Data file {path} (data.path) does not exist.")
         if batch_size < 1:
             raise DataError(f"data.batch_size must be positive, got {batch_size}.")
+        check_max_samples(max_samples)
         self.path = path
         self.tokenizer_name_or_path = tokenizer_name_or_path
         self.config_name = config_name

@@ -8,7 +8,7 @@ from typing import Any
 import torch
 
 from lightning_lora.data.base import BaseDataModule, pad_sequences
-from lightning_lora.data.sources import DataError, check_max_samples
+from lightning_lora.data.sources import DataError
 
 
 class TextClassificationDataModule(BaseDataModule):
@@ -33,7 +33,6 @@ class TextClassificationDataModule(BaseDataModule):
         **kwargs: Any,
     ) -> None:
         super().__init__(path=path, val_fraction=val_fraction, **kwargs)
-        check_max_samples(self.max_samples)
         self.text_field = text_field
         self.label_field = label_field
         self._label_names = list(label_names) if label_names else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from lightning_lora.data.base import IGNORE_INDEX, BaseDataModule
-from lightning_lora.data.sources import DataError, check_max_samples
+from lightning_lora.data.sources import DataError
 from lightning_lora.prompting import build_completion, build_prompt, has_chat_template
 
 MODES = ("solution", "prompt_solution")
@@ -35,7 +35,6 @@ class CodeSFTDataModule(BaseDataModule):
         **kwargs: Any,
     ) -> None:
         super().__init__(path=path, **kwargs)
-        check_max_samples(self.max_samples)
         if mode not in MODES:
             raise DataError(f"data.mode must be one of {', '.join(MODES)}, got {mode!r}.")
         self.mode = mode

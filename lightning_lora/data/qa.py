@@ -12,7 +12,7 @@ from typing import Any
 import torch
 
 from lightning_lora.data.base import IGNORE_INDEX, BaseDataModule, pad_sequences
-from lightning_lora.data.sources import DataError, check_max_samples
+from lightning_lora.data.sources import DataError
 from lightning_lora.prompting import build_completion, build_prompt, has_chat_template
 
 DEFAULT_TEMPLATE = "Answer from the context, or say \"{unanswerable}\".\nContext: {context}\nQuestion: {question}"
@@ -44,7 +44,6 @@ class QADataModule(BaseDataModule):
         **kwargs: Any,
     ) -> None:
         super().__init__(path=path, val_fraction=val_fraction, **kwargs)
-        check_max_samples(self.max_samples)
         for placeholder in ("{context}", "{question}"):
             if placeholder not in prompt_template:
                 raise DataError(f"data.prompt_template must contain {placeholder}.")
