@@ -93,3 +93,25 @@ def test_a_saved_position_skips_trained_batches_unless_the_data_layout_changed(t
     with pytest.warns(UserWarning, match="starts over"):
         loader.load_state_dict({**position, "batch_size": 8})
     assert [batch["idx"].tolist() for batch in loader] == whole
+
+
+def test_random_state_in_a_checkpoint_is_the_one_at_the_end_of_the_last_completed_batch(tmp_path):
+    import random
+
+    import numpy as np
+
+    from lightning_lora.callbacks.random_state import RandomStateCheckpoint
+
+    saving = RandomStateCheckpoint()
+    torch.manual_seed(1), random.seed(1), np.random.seed(1)
+    saving.on_train_batch_end(None, None, None, None, 0)
+    expected = (torch.rand(3), random.random(), np.random.rand())
+    torch.rand(5), random.random(), np.random.rand()  # a step interrupted half-way, then saved (Ctrl-C)
+    torch.save(saving.state_dict(), tmp_path / "state.pt")
+
+    restoring = RandomStateCheckpoint()
+    restoring.load_state_dict(torch.load(tmp_path / "state.pt", weights_only=True))  # loadable without pickle
+    torch.manual_seed(7), random.seed(7), np.random.seed(7)
+    restoring.on_train_start(None, None)
+    assert torch.equal(torch.rand(3), expected[0])
+    assert random.random() == expected[1] and np.random.rand() == expected[2]
