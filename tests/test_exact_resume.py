@@ -16,7 +16,8 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 REPO = Path(__file__).resolve().parents[1]
 
-# 40 training samples in batches of 8: 5 steps per epoch, so 13 steps cross two epoch boundaries.
+# 40 training samples in batches of 8 (or 2 processes x 4): 5 steps per epoch, so 13 steps cross two
+# epoch boundaries.
 # LoRA dropout and a shuffled, length-grouped, packed order exercise the random and data state;
 # validation every 3 steps runs between a checkpoint and the next step.
 ARGS = ["--config", str(REPO / "configs" / "quickstart.yaml"), "--trainer.max_steps", "13",
@@ -42,20 +43,22 @@ def _events(run: Path) -> list[Path]:
     return sorted((run / "tb_logs" / "quickstart" / "version_0").glob("events.out.tfevents.*"), key=os.path.getmtime)
 
 
-def test_sigkill_mid_epoch_then_resume_logs_the_same_train_loss_bit_for_bit(tmp_path):
+@pytest.mark.parametrize("processes", [1, 2], ids=["one-process", "ddp-2-processes"])
+def test_sigkill_mid_epoch_then_resume_logs_the_same_train_loss_bit_for_bit(tmp_path, processes):
     whole, broken = tmp_path / "whole", tmp_path / "broken"
     whole.mkdir(), broken.mkdir()
-    done = _fit(whole, "--trainer.callbacks", "[]")
+    ddp = ["--config", str(REPO / "configs" / "strategies" / "ddp.yaml"), "--data.batch_size", "4"] if processes == 2 else []
+    done = _fit(whole, *ddp, "--trainer.callbacks", "[]")
     assert done.returncode == 0, done.stderr[-3000:]
 
-    killed = _fit(broken, "--trainer.callbacks", f"[{{class_path: killer.KillAtStep, init_args: {{step: {KILL_AT}}}}}]")
+    killed = _fit(broken, *ddp, "--trainer.callbacks", f"[{{class_path: killer.KillAtStep, init_args: {{step: {KILL_AT}}}}}]")
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
     saved = torch.load(broken / "checkpoints" / "quickstart" / "last.ckpt", weights_only=False)
     assert saved["global_step"] == 6
     position = saved["loops"]["fit_loop"]["state_dict"]["combined_loader"][0]
     assert (position["epoch"], position["batches_done"]) == (1, 1)  # mid-epoch
 
-    resumed = _fit(broken, "--trainer.callbacks", "[]", "--ckpt_path", "last")
+    resumed = _fit(broken, *ddp, "--trainer.callbacks", "[]", "--ckpt_path", "last")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "not resumable" not in resumed.stderr and "starts over" not in resumed.stderr
 
@@ -97,6 +100,7 @@ def test_a_saved_position_skips_trained_batches_unless_the_data_layout_changed(t
 
 def test_random_state_in_a_checkpoint_is_the_one_at_the_end_of_the_last_completed_batch(tmp_path):
     import random
+    from types import SimpleNamespace
 
     import numpy as np
 
@@ -112,6 +116,6 @@ def test_random_state_in_a_checkpoint_is_the_one_at_the_end_of_the_last_complete
     restoring = RandomStateCheckpoint()
     restoring.load_state_dict(torch.load(tmp_path / "state.pt", weights_only=True))  # loadable without pickle
     torch.manual_seed(7), random.seed(7), np.random.seed(7)
-    restoring.on_train_start(None, None)
+    restoring.on_train_batch_start(SimpleNamespace(global_rank=0, world_size=1), None, None, 0)
     assert torch.equal(torch.rand(3), expected[0])
     assert random.random() == expected[1] and np.random.rand() == expected[2]

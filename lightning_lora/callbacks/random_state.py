@@ -10,43 +10,91 @@ from lightning.fabric.utilities.seed import _collect_rng_states, _set_rng_states
 
 
 class RandomStateCheckpoint(L.Callback):
-    """Saves the Python, NumPy and torch (CPU and CUDA) random states with every checkpoint and puts
-    them back when training resumes.
+    """Saves the Python, NumPy and torch (CPU and CUDA) random states of every process with each
+    checkpoint and puts them back when training resumes.
 
     The states saved are those at the end of the last completed training batch, so a checkpoint
     written on an interruption in the middle of a step (Ctrl-C, an exception) holds the same states
-    as one written at that step's end. They are restored at ``on_train_start``, after model set-up, sanity validation and data loader creation,
-    so nothing between the restore and the next training step draws from them. Every process gets
-    rank zero's states (the one that writes the checkpoint); they are the same on every rank when the
-    run seeds all ranks alike, as ``seed_everything`` does.
+    as one written at that step's end. Processes draw different amounts of randomness (dropout over
+    batches of different shapes), so each one's states are gathered into the checkpoint when it is
+    written; a save on an exception, where the other processes may not take part, keeps rank zero's
+    states only, and every process then resumes from those. States are restored at the first
+    training batch after the resume, after model set-up, sanity validation and loader creation.
     """
 
     def __init__(self) -> None:
         self._pending: dict[str, Any] | None = None
         self._at_batch_end: dict[str, Any] | None = None
+        self._failing = False
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
                            batch_idx: int) -> None:
         # Runs before ModelCheckpoint's hook of the same batch (Lightning calls checkpoint callbacks last).
         self._at_batch_end = _collect_rng_states(include_cuda=torch.cuda.is_available())
 
+    def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
+        self._failing = True  # runs before the checkpoint callback's save on exception
+
     def state_dict(self) -> dict[str, Any]:
-        states = dict(self._at_batch_end or _collect_rng_states(include_cuda=torch.cuda.is_available()))
-        if "numpy" in states:  # its key array as a tensor: checkpoints stay loadable with weights_only=True
-            kind, keys, *rest = states["numpy"]
-            states["numpy"] = (kind, torch.from_numpy(keys.copy()), *rest)
-        return {"rng": states}
+        own = _portable(self._at_batch_end or _collect_rng_states(include_cuda=torch.cuda.is_available()))
+        per_rank = [own]
+        dist = torch.distributed
+        if not self._failing and dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+            gathered: list[Any] = [None] * dist.get_world_size()
+            dist.all_gather_object(gathered, _tensors_as_bytes(own))  # every process takes part in a save
+            per_rank = [_bytes_as_tensors(states) for states in gathered]
+        return {"rng": per_rank[0], "rng_per_rank": per_rank}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        self._pending = state_dict.get("rng")
+        self._pending = state_dict
 
-    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int) -> None:
         if self._pending is None:
             return
-        states, self._pending = self._pending, None
-        if len(states.get("torch.cuda") or []) != torch.cuda.device_count():  # saved on other hardware
-            states = {k: v for k, v in states.items() if k != "torch.cuda"}
-        if "numpy" in states:
-            kind, keys, *rest = states["numpy"]
-            states["numpy"] = (kind, keys.numpy(), *rest)
-        _set_rng_states(states)
+        saved, self._pending = self._pending, None
+        per_rank = saved.get("rng_per_rank") or []
+        states = per_rank[trainer.global_rank] if len(per_rank) == trainer.world_size else saved.get("rng")
+        if states:
+            _set_rng_states(_native(states))
+
+
+def _portable(states: dict[str, Any]) -> dict[str, Any]:
+    """NumPy's key array as a tensor, so checkpoints stay loadable with ``weights_only=True``."""
+    states = dict(states)
+    if "numpy" in states:
+        kind, keys, *rest = states["numpy"]
+        states["numpy"] = (kind, torch.from_numpy(keys.copy()), *rest)
+    return states
+
+
+def _tensors_as_bytes(value: Any) -> Any:
+    """Tensors replaced by (dtype name, bytes), so the states travel through ``all_gather_object``."""
+    if isinstance(value, torch.Tensor):
+        return ("__tensor__", str(value.dtype).removeprefix("torch."), value.contiguous().numpy().tobytes())
+    if isinstance(value, dict):
+        return {k: _tensors_as_bytes(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_tensors_as_bytes(v) for v in value)
+    return value
+
+
+def _bytes_as_tensors(value: Any) -> Any:
+    """Undo :func:`_tensors_as_bytes`."""
+    if isinstance(value, tuple) and len(value) == 3 and value[0] == "__tensor__":
+        return torch.frombuffer(bytearray(value[2]), dtype=getattr(torch, value[1])).clone()
+    if isinstance(value, dict):
+        return {k: _bytes_as_tensors(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_bytes_as_tensors(v) for v in value)
+    return value
+
+
+def _native(states: dict[str, Any]) -> dict[str, Any]:
+    """Undo :func:`_portable`, and drop CUDA states saved on other hardware."""
+    states = dict(states)
+    if len(states.get("torch.cuda") or []) != torch.cuda.device_count():
+        states.pop("torch.cuda", None)
+    if "numpy" in states:
+        kind, keys, *rest = states["numpy"]
+        states["numpy"] = (kind, keys.numpy(), *rest)
+    return states

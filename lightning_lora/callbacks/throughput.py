@@ -44,7 +44,9 @@ def gpu_peak_flops(device_name: str) -> float | None:
 @functools.lru_cache(maxsize=None)
 def measured_cpu_peak_flops(dtype: torch.dtype = torch.float32, size: int = 1536, repeats: int = 5) -> float:
     """Best FLOP/s of a ``size``-square matmul on this CPU with the current threads (measured once per process)."""
-    a, b = torch.randn(size, size, dtype=dtype), torch.randn(size, size, dtype=dtype)
+    generator = torch.Generator().manual_seed(0)  # never draws from the training run's random stream
+    a = torch.randn(size, size, dtype=dtype, generator=generator)
+    b = torch.randn(size, size, dtype=dtype, generator=generator)
     a @ b  # first call: thread pool and kernel selection
     best = float("inf")
     for _ in range(repeats):
