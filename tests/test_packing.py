@@ -16,6 +16,8 @@ from lightning_lora.data.sources import DataError
 from lightning_lora.methods import LoraArgs
 from lightning_lora.modules.causal_lm import CausalLMModule
 
+REPO = Path(__file__).resolve().parents[1]
+
 LENGTHS = [7, 19, 3, 12, 25, 5, 9]
 
 
@@ -216,3 +218,42 @@ def test_pack_is_refused_where_the_data_module_builds_its_own_batches(tiny_qwen2
 
     with pytest.raises(DataError, match="data.pack is not supported by QADataModule"):
         QADataModule(path="synthetic:qa", tokenizer_name_or_path=str(tiny_qwen2), pack=True)
+
+
+def test_pack_is_refused_where_packed_samples_would_see_each_other(tmp_path, tiny_qwen2, tokenizer, monkeypatch, capsys):
+    from transformers import OPTConfig, OPTForCausalLM
+
+    from lightning_lora.cli import main
+
+    # OPT builds its causal mask without the position ids (transformers 5): packed samples would attend across.
+    opt = tmp_path / "opt"
+    config = OPTConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=1, ffn_dim=64, num_attention_heads=2,
+                       max_position_embeddings=512, word_embed_proj_dim=32, pad_token_id=tokenizer.pad_token_id)
+    OPTForCausalLM(config).save_pretrained(opt)
+    tokenizer.save_pretrained(opt)
+    monkeypatch.chdir(tmp_path)
+    quick = ["fit", "--config", str(REPO / "configs" / "quickstart.yaml"), "--trainer.max_steps", "1", "--trainer.callbacks", "[]"]
+    assert main([*quick, "--run_name", "opt", "--model.model_name_or_path", str(opt),
+                 "--model.lora.target_modules", "[q_proj,v_proj]"]) == 2
+    assert "error: data.pack: with model type 'opt'" in capsys.readouterr().err
+    # Prompt tuning prepends virtual tokens and drops the position ids: refused on Qwen2 too.
+    assert main([*quick, "--run_name", "prompt", "--model.method", "peft",
+                 "--model.peft_config", "{peft_type: PROMPT_TUNING, num_virtual_tokens: 4}"]) == 2
+    assert "model.method 'peft'" in capsys.readouterr().err
+    # The same models without packing train.
+    assert main([*quick, "--run_name", "opt-unpacked", "--model.model_name_or_path", str(opt),
+                 "--model.lora.target_modules", "[q_proj,v_proj]", "--data.pack", "false"]) == 0
+    assert not list((tmp_path / "checkpoints").glob("opt/*.ckpt"))
+
+
+def test_packing_leak_is_nil_where_attention_stays_within_samples(tiny_qwen2):
+    from lightning_lora.backbone import load_causal_lm
+    from lightning_lora.data.packing import packing_leak
+
+    assert packing_leak(load_causal_lm(str(tiny_qwen2), "float32", None), 768) < 1e-5
+
+
+def test_a_sample_whose_only_target_is_its_first_token_is_dropped():
+    data = CodeSFTDataModule(path="synthetic:code")
+    assert not data.has_target({"input_ids": [5, 6], "labels": [5, IGNORE_INDEX]})  # nothing predicts token 0
+    assert data.has_target({"input_ids": [5, 6], "labels": [IGNORE_INDEX, 6]})

@@ -55,6 +55,7 @@ def test_known_gpu_peaks_and_a_measured_cpu_peak():
     assert gpu_peak_flops("NVIDIA A100-SXM4-80GB") == 312e12
     assert gpu_peak_flops("NVIDIA GeForce RTX 4090") == pytest.approx(165.2e12)
     assert gpu_peak_flops("NVIDIA L4") == 121e12
+    assert gpu_peak_flops("NVIDIA L40") == 181e12 and gpu_peak_flops("NVIDIA L40S") == 362e12  # not the L4
     assert gpu_peak_flops("Tesla K80") is None
     peak = measured_cpu_peak_flops(torch.float32, 256, 2)
     assert peak > 1e8 and measured_cpu_peak_flops(torch.float32, 256, 2) == peak  # measured once

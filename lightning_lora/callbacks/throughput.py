@@ -8,6 +8,7 @@ Logged per window of training batches: ``train/tokens_per_sec`` (non-pad tokens)
 from __future__ import annotations
 
 import functools
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -20,14 +21,16 @@ from lightning_lora.data.base import IGNORE_INDEX
 from lightning_lora.data.packing import real_token_mask
 
 #: Dense (no sparsity) bf16 tensor-core peaks in TFLOP/s with fp32 accumulation, from NVIDIA's
-#: datasheets (H100/H200 SXM, H100 PCIe, A100, L40S, L4) and the Ada whitepaper (RTX 4090). Matched
-#: in this order against ``torch.cuda.get_device_name()``; the first matching key wins.
+#: datasheets (H100/H200 SXM, H100 PCIe, A100, L40S, L40, L4) and the Ada whitepaper (RTX 4090). Matched
+#: in this order against ``torch.cuda.get_device_name()`` as whole words ("L4" does not match "L40");
+#: the first matching key wins.
 GPU_PEAK_BF16_TFLOPS: dict[str, float] = {
     "H100 PCIe": 756.0,
     "H100": 989.0,  # SXM ("NVIDIA H100 80GB HBM3"); the datasheet's 1,979 is with 2:4 sparsity
     "H200": 989.0,
     "A100": 312.0,
     "L40S": 362.0,
+    "L40": 181.0,
     "L4": 121.0,
     "RTX 4090": 165.2,
 }
@@ -36,7 +39,7 @@ GPU_PEAK_BF16_TFLOPS: dict[str, float] = {
 def gpu_peak_flops(device_name: str) -> float | None:
     """The bf16 dense peak FLOP/s of a GPU by its CUDA name, or None when it is not in the table."""
     for key, tflops in GPU_PEAK_BF16_TFLOPS.items():
-        if key in device_name:
+        if re.search(rf"(?<!\w){re.escape(key)}(?!\w)", device_name):
             return tflops * 1e12
     return None
 

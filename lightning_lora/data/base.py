@@ -121,8 +121,11 @@ class BaseDataModule(L.LightningDataModule):
         """Validate values beyond field presence (labels in range, ...); raise :class:`DataError`."""
 
     def has_target(self, row: dict[str, Any]) -> bool:
-        """Whether a tokenized row still carries something to learn from (samples without are dropped)."""
-        return any(label != IGNORE_INDEX for label in row["labels"])
+        """Whether a tokenized row still carries something to learn from (samples without are dropped).
+
+        The first token is never predicted (nothing precedes it), so a label there does not count.
+        """
+        return any(label != IGNORE_INDEX for label in row["labels"][1:])
 
     # -- pipeline -------------------------------------------------------------------------------
     @property
@@ -175,7 +178,7 @@ class BaseDataModule(L.LightningDataModule):
             remove_columns=dataset.column_names, new_fingerprint=self._cache_key(dataset), desc=f"Tokenizing {split}",
         )
         before = len(tokenized)
-        kept = tokenized.filter(self.has_target, new_fingerprint=self._cache_key(dataset) + "-kept",
+        kept = tokenized.filter(self.has_target, new_fingerprint=self._cache_key(dataset) + "-kept-v2",
                                 desc=f"Dropping empty {split} samples")
         self.dropped[split] = before - len(kept)
         if self.dropped[split]:

@@ -13,7 +13,8 @@ number of steps, the schedule and the token-weighted loss mean the same as witho
   restart when no 2-D attention mask is given (SDPA and eager attention), and flash-attention uses
   its varlen kernel from the same position ids. The first label of every sample is -100, so no
   token is trained to predict the start of the next sample; a packed batch gives the same loss as
-  the unpacked one.
+  the unpacked one. Not every model builds its mask from position ids: :func:`packing_leak`
+  measures, on the model itself, whether a packed sample sees the one before it.
 
 A packed batch has ``input_ids``, ``labels``, ``position_ids``, ``padding_mask`` (1 on real tokens)
 and ``idx`` (the samples' indices), and deliberately no ``attention_mask``: a 2-D mask passed to
@@ -84,3 +85,30 @@ def real_token_mask(batch: dict[str, torch.Tensor]) -> torch.Tensor:
 def is_packed(batch: dict[str, Any]) -> bool:
     """Whether ``batch`` comes from :func:`pack_batch` (position ids given, no 2-D attention mask)."""
     return "position_ids" in batch and "attention_mask" not in batch
+
+
+def packing_leak(model: torch.nn.Module, vocab_size: int, lengths: tuple[int, int] = (7, 5)) -> float:
+    """How much a sample's logits change when it is packed after another sample in one row.
+
+    0 (up to rounding) when the model keeps attention within packed samples; a model whose mask
+    ignores restarting ``position_ids`` (e.g. OPT, Falcon, Bloom in transformers 5), or a PEFT
+    prompt-learning method that drops them, lets the second sample see the first. Runs in eval
+    mode without gradients and draws from its own generator, not the global random stream.
+    Returns the largest absolute logit difference divided by the largest logit magnitude.
+    """
+    generator = torch.Generator().manual_seed(0)
+    first, second = (torch.randint(0, max(2, min(vocab_size, 1000)), (n,), generator=generator) for n in lengths)
+    device = next(model.parameters()).device
+    packed_ids = torch.cat([first, second])[None].to(device)
+    packed_positions = torch.cat([torch.arange(lengths[0]), torch.arange(lengths[1])])[None].to(device)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            packed = model(input_ids=packed_ids, position_ids=packed_positions, use_cache=False).logits
+            alone = model(input_ids=second[None].to(device), position_ids=torch.arange(lengths[1])[None].to(device),
+                          use_cache=False).logits
+    finally:
+        model.train(was_training)
+    packed, alone = packed[0, -lengths[1]:].float(), alone[0, -lengths[1]:].float()
+    return float((packed - alone).abs().max() / alone.abs().max().clamp(min=1e-6))

@@ -11,6 +11,7 @@ from torchmetrics import MeanMetric
 from lightning_lora.backbone import load_causal_lm, load_tokenizer, resolve_dtype
 from lightning_lora.methods import quantization_config
 from lightning_lora.data.base import IGNORE_INDEX
+from lightning_lora.errors import UserError
 from lightning_lora.modules.base import AdaptedModule
 
 #: Architectures whose causal-LM logits are exactly ``lm_head(last_hidden_state)`` and whose loss is
@@ -46,6 +47,26 @@ class CausalLMModule(AdaptedModule):
     def __init__(self, model_name_or_path: str, efficient_loss: bool = True, **kwargs: Any) -> None:
         super().__init__(model_name_or_path, **kwargs)
         self.efficient_loss = efficient_loss
+
+    def setup(self, stage: str) -> None:
+        super().setup(stage)
+        if stage == "fit" and getattr(self.trainer.datamodule, "pack", False):
+            self.check_packing()
+
+    def check_packing(self) -> None:
+        """Refuse ``data.pack`` where packed samples would attend to each other (checked on the model itself)."""
+        from lightning_lora.data.packing import packing_leak
+
+        config = getattr(self.model, "config", None)
+        vocab_size = int(getattr(config, "vocab_size", None) or len(self.tokenizer))
+        half = next(self.model.parameters()).dtype in (torch.float16, torch.bfloat16)
+        leak = packing_leak(self.model, vocab_size)
+        if leak > (0.02 if half else 1e-3):
+            model_type = getattr(config, "model_type", type(self.model).__name__)
+            raise UserError(
+                f"data.pack: with model type {model_type!r} and model.method {self.method!r}, a packed sample's logits "
+                f"change by {leak:.1%} when another sample precedes it in the row (its attention mask ignores the "
+                f"restarting position ids), so packed samples would see each other; use data.group_by_length instead.")
 
     def init_metrics(self) -> None:
         self.train_loss = MeanMetric()  # each process trains on its own shard: synced over processes
