@@ -18,6 +18,7 @@ os.environ.setdefault("JSONARGPARSE_DEPRECATION_WARNINGS", "off")
 
 from lightning.pytorch.callbacks import LearningRateMonitor  # noqa: E402
 from lightning.fabric.utilities.exceptions import MisconfigurationException  # noqa: E402
+from lightning.pytorch.utilities.exceptions import SIGTERMException  # noqa: E402
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback  # noqa: E402
 
 from lightning_lora.callbacks.checkpoint import RunCheckpoint  # noqa: E402
@@ -231,6 +232,10 @@ def main(args: list[str] | None = None) -> int:
             from lightning_lora.export import main as export_main
             return int(export_main(argv[1:]) or 0)
         build_cli(args)
+    except SIGTERMException:  # a SystemExit without a code: a preempted run must not look finished
+        print("error: stopped by SIGTERM; the checkpoint saved on the way out is last (resume with --ckpt_path last).",
+              file=sys.stderr)
+        return 143
     except FloatingPointError as err:
         print(f"error: {err} Training stopped; the last checkpoint written before it is intact.", file=sys.stderr)
         return 1

@@ -24,7 +24,7 @@ ARGS = ["--config", str(REPO / "configs" / "quickstart.yaml"), "--trainer.max_st
         "--data.max_samples", "40", "--data.batch_size", "8", "--data.group_by_length", "true", "--data.pack", "true",
         "--model.lora.lora_dropout", "0.1", "--eval_every_n_steps", "3", "--checkpoint.every_n_train_steps", "3",
         "--trainer.log_every_n_steps", "1", "--trainer.enable_progress_bar", "false"]
-KILL_AT = 8  # after 8 optimizer steps (epoch 1, third batch); the last checkpoint is step 6 (epoch 1, first batch)
+KILL_AT = 8  # after 8 optimizer steps (epoch 1, third batch); the last periodic checkpoint is step 6 (epoch 1, first batch)
 
 
 def _fit(cwd: Path, *extra: str) -> subprocess.CompletedProcess:
@@ -43,35 +43,64 @@ def _events(run: Path) -> list[Path]:
     return sorted((run / "tb_logs" / "quickstart" / "version_0").glob("events.out.tfevents.*"), key=os.path.getmtime)
 
 
-@pytest.mark.parametrize("processes", [1, 2], ids=["one-process", "ddp-2-processes"])
-def test_sigkill_mid_epoch_then_resume_logs_the_same_train_loss_bit_for_bit(tmp_path, processes):
+DDP = ["--config", str(REPO / "configs" / "strategies" / "ddp.yaml"), "--data.batch_size", "4"]  # 2 processes x 4
+
+
+def _stop(callback: str, step: int) -> str:
+    argument = "batch" if callback == "TerminateAtBatch" else "step"
+    return f"[{{class_path: killer.{callback}, init_args: {{{argument}: {step}}}}}]"
+
+
+# (how the run is stopped, its exit status, the step of the checkpoint it leaves as last, that
+# checkpoint's position in epoch 1, extra arguments): every case resumes mid-epoch.
+CASES = {
+    "sigkill": ("KillAtStep", -signal.SIGKILL, 6, 1, []),
+    "sigkill-ddp-2-processes": ("KillAtStep", -signal.SIGKILL, 6, 1, DDP),
+    "sigkill-loader-workers": ("KillAtStep", -signal.SIGKILL, 6, 1, ["--data.num_workers", "2"]),
+    "sigterm": ("TerminateAtBatch", 143, 9, 4, []),  # stops at the end of that batch, saves, exits "terminated"
+    "ctrl-c-inside-a-step": ("InterruptAfterForward", None, 8, 3, []),  # saved with the weights after step 8
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_interrupt_mid_epoch_then_resume_logs_the_same_train_loss_bit_for_bit(tmp_path, case):
+    callback, status, saved_step, saved_batches, extra = CASES[case]
     whole, broken = tmp_path / "whole", tmp_path / "broken"
     whole.mkdir(), broken.mkdir()
-    ddp = ["--config", str(REPO / "configs" / "strategies" / "ddp.yaml"), "--data.batch_size", "4"] if processes == 2 else []
-    done = _fit(whole, *ddp, "--trainer.callbacks", "[]")
+    done = _fit(whole, *extra, "--trainer.callbacks", "[]")
     assert done.returncode == 0, done.stderr[-3000:]
 
-    killed = _fit(broken, *ddp, "--trainer.callbacks", f"[{{class_path: killer.KillAtStep, init_args: {{step: {KILL_AT}}}}}]")
-    assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
+    stopped = _fit(broken, *extra, "--trainer.callbacks", _stop(callback, KILL_AT))
+    assert stopped.returncode == status if status is not None else stopped.returncode not in (0, -signal.SIGKILL), \
+        stopped.stderr[-3000:]
     saved = torch.load(broken / "checkpoints" / "quickstart" / "last.ckpt", weights_only=False)
-    assert saved["global_step"] == 6
+    assert saved["global_step"] == saved_step
     position = saved["loops"]["fit_loop"]["state_dict"]["combined_loader"][0]
-    assert (position["epoch"], position["batches_done"]) == (1, 1)  # mid-epoch
+    assert (position["epoch"], position["batches_done"]) == (1, saved_batches)  # mid-epoch
 
-    resumed = _fit(broken, *ddp, "--trainer.callbacks", "[]", "--ckpt_path", "last")
+    resumed = _fit(broken, *extra, "--trainer.callbacks", "[]", "--ckpt_path", "last")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "not resumable" not in resumed.stderr and "starts over" not in resumed.stderr
 
     reference = _train_losses(_events(whole)[-1])
     after = _train_losses(_events(broken)[-1])  # the resumed process's own events file
     assert sorted(reference) == list(range(13))
-    assert sorted(after) == list(range(6, 13))  # logged at the step index before each optimizer step
+    assert sorted(after) == list(range(saved_step, 13))  # logged at the step index before each optimizer step
     assert {s: after[s] for s in after} == {s: reference[s] for s in after}  # exact float equality
     # The final adapters are identical too.
     final = [torch.load(d / "checkpoints" / "quickstart" / "last.ckpt", weights_only=False)["state_dict"] for d in (whole, broken)]
     assert final[0].keys() == final[1].keys()
     for key in final[0]:
         assert torch.equal(final[0][key], final[1][key]), key
+
+
+def test_an_interruption_inside_gradient_accumulation_saves_nothing(tmp_path):
+    stopped = _fit(tmp_path, "--trainer.accumulate_grad_batches", "2", "--trainer.callbacks", _stop("TerminateAtBatch", 7))
+    assert stopped.returncode == 143, stopped.stderr[-3000:]
+    assert "micro-batch 1 of a 2-batch gradient accumulation" in stopped.stderr
+    run = tmp_path / "checkpoints" / "quickstart"
+    assert torch.load(run / "last.ckpt", weights_only=False)["global_step"] == 3  # the periodic one, not step 3.5
+    assert sorted(p.name for p in run.glob("step*.ckpt")) == ["step000003.ckpt"]
 
 
 def test_a_saved_position_skips_trained_batches_unless_the_data_layout_changed(tmp_path, tiny_qwen2):
@@ -88,9 +117,11 @@ def test_a_saved_position_skips_trained_batches_unless_the_data_layout_changed(t
     loader.load_state_dict(position)
     assert [batch["idx"].tolist() for batch in loader] == whole[3:]
 
+    next_epoch = dm.train_dataloader()
+    next_epoch.batch_sampler.set_epoch(1)
     loader = dm.train_dataloader()
-    loader.load_state_dict({**position, "batches_done": len(whole)})  # saved at the end of the epoch
-    assert [batch["idx"].tolist() for batch in loader] == whole
+    loader.load_state_dict({**position, "batches_done": len(whole)})  # saved at the end of epoch 0
+    assert [batch["idx"].tolist() for batch in loader] == [batch["idx"].tolist() for batch in next_epoch] != whole
 
     loader = dm.train_dataloader()
     with pytest.warns(UserWarning, match="starts over"):

@@ -61,3 +61,19 @@ def test_bad_arguments_are_refused():
         TrainingBatchSampler(10, 2, rank=2, world_size=2)
     with pytest.raises(ValueError, match="positive"):
         TrainingBatchSampler(0, 2)
+
+
+@pytest.mark.parametrize("group", [False, True])
+def test_with_an_uneven_epoch_only_the_short_global_batch_differs_from_one_process(group):
+    lengths = [(i * 37) % 101 + 1 for i in range(63)]
+    kwargs = {"seed": 1, "lengths": lengths if group else None}
+    single = _epoch(TrainingBatchSampler(63, 16, **kwargs), 0)
+    ranks = [_epoch(TrainingBatchSampler(63, 8, rank=r, world_size=2, **kwargs), 0) for r in (0, 1)]
+    short = [step for step, batch in enumerate(single) if len(batch) < 16]
+    assert len(short) == 1
+    for step, batch in enumerate(single):
+        together = ranks[0][step] + ranks[1][step]
+        if step in short:  # filled up to 16 with repeated samples so both processes take a step
+            assert len(together) == 16 and set(batch) <= set(together)
+        else:
+            assert sorted(together) == sorted(batch)

@@ -15,6 +15,8 @@ class RunCheckpoint(ModelCheckpoint):
     - On a non-finite loss (``FloatingPointError``) it saves nothing: the weights that produced a
       NaN may already be poisoned, so the checkpoint written before stays ``last`` and training can
       resume from there (with a lower learning rate, say).
+    - An interruption inside a gradient-accumulation window saves nothing either: the partial
+      gradients are not part of a checkpoint, so resuming from one would change the step.
     """
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
@@ -28,8 +30,19 @@ class RunCheckpoint(ModelCheckpoint):
         super().on_train_end(trainer, pl_module)
 
     def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
+        last = self.last_model_path or "no checkpoint"
         if isinstance(exception, FloatingPointError):
-            rank_zero_warn(f"Not saving a checkpoint after a non-finite loss; {self.last_model_path or 'no checkpoint'} "
-                           "is the last good one.")
+            rank_zero_warn(f"Not saving a checkpoint after a non-finite loss; {last} is the last good one.")
             return
+        progress = trainer.fit_loop.epoch_loop.batch_progress.current
+        accumulate, done = trainer.accumulate_grad_batches, progress.processed
+        if accumulate > 1 and done % accumulate and done != trainer.num_training_batches:
+            rank_zero_warn(f"Not saving a checkpoint: interrupted after micro-batch {done % accumulate} of a "
+                           f"{accumulate}-batch gradient accumulation, whose gradients a checkpoint cannot hold; "
+                           f"{last} stays the one to resume from.")
+            return
+        if progress.started > progress.processed:
+            # Interrupted inside a step: the weights are those after the last completed step. Count the
+            # logged steps as a save at that step's end would, or the resumed run logs one step late.
+            trainer.fit_loop.epoch_loop._batches_that_stepped -= 1
         super().on_exception(trainer, pl_module, exception)

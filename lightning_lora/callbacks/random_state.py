@@ -7,6 +7,7 @@ from typing import Any
 import lightning as L
 import torch
 from lightning.fabric.utilities.seed import _collect_rng_states, _set_rng_states
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 
 class RandomStateCheckpoint(L.Callback):
@@ -33,9 +34,13 @@ class RandomStateCheckpoint(L.Callback):
         self._at_batch_end = _collect_rng_states(include_cuda=torch.cuda.is_available())
 
     def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
-        self._failing = True  # runs before the checkpoint callback's save on exception
+        # Runs before the checkpoint callback's save on exception. On SIGTERM Lightning stops every
+        # process at the same batch end, so they can all take part in the save; otherwise they may not.
+        self._failing = not isinstance(exception, SIGTERMException)
 
     def state_dict(self) -> dict[str, Any]:
+        if self._pending is not None:  # saved again before the restored states were used: keep them
+            return self._pending
         own = _portable(self._at_batch_end or _collect_rng_states(include_cuda=torch.cuda.is_available()))
         per_rank = [own]
         dist = torch.distributed
@@ -56,6 +61,7 @@ class RandomStateCheckpoint(L.Callback):
         states = per_rank[trainer.global_rank] if len(per_rank) == trainer.world_size else saved.get("rng")
         if states:
             _set_rng_states(_native(states))
+            self._at_batch_end = _collect_rng_states(include_cuda=torch.cuda.is_available())
 
 
 def _portable(states: dict[str, Any]) -> dict[str, Any]:

@@ -14,6 +14,7 @@ would, step by step.
 
 from __future__ import annotations
 
+import itertools
 from typing import Iterator, Sequence
 
 import torch
@@ -38,9 +39,11 @@ class TrainingBatchSampler(Sampler[list[int]]):
             (shuffled mega-batches sorted by length) and the batch holding the longest sample goes
             first, so running out of memory shows at step 0.
         rank: this process's rank.
-        world_size: number of processes; with more than one, the last global batch is padded by
-            repeating samples from the start of the epoch so that every process takes the same
-            number of steps (a single process just gets a smaller last batch).
+        world_size: number of processes; with more than one, a global batch short of
+            ``batch_size * world_size`` samples (the last of an epoch whose size is not a multiple)
+            is filled by repeating samples from the start of the epoch, so that every process takes
+            the same number of steps; a single process just gets a smaller batch. Only that batch
+            differs from a single process with ``world_size`` times the batch size.
     """
 
     def __init__(self, num_samples: int, batch_size: int, *, shuffle: bool = True, seed: int = 0,
@@ -79,13 +82,13 @@ class TrainingBatchSampler(Sampler[list[int]]):
         """All of this process's batches of ``epoch``, in order."""
         order = self._permutation(epoch)
         size = self.batch_size * self.world_size
-        if self.world_size > 1:  # equal steps on every process: repeat samples from the start
-            while len(order) < len(self) * size:
-                order += order[: len(self) * size - len(order)]
         if self.lengths is not None:
             batches = self._grouped(order, epoch)
         else:
             batches = [order[k:k + size] for k in range(0, len(order), size)]
+        if self.world_size > 1:  # equal steps on every process: a short global batch repeats samples
+            filler = itertools.cycle(order)
+            batches = [batch + [next(filler) for _ in range(size - len(batch))] for batch in batches]
         return [batch[self.rank::self.world_size] for batch in batches]
 
     def __iter__(self) -> Iterator[list[int]]:

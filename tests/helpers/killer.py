@@ -17,3 +17,26 @@ class KillAtStep(L.Callback):
     def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: object, batch_idx: int) -> None:
         if trainer.global_step == self.step:
             os.kill(os.getpid(), signal.SIGKILL)
+
+
+class InterruptAfterForward(L.Callback):
+    """Ctrl-C inside a step: KeyboardInterrupt after the forward pass (dropout drawn) at ``step`` optimizer steps."""
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_before_backward(self, trainer: L.Trainer, pl_module: L.LightningModule, loss: object) -> None:
+        if trainer.global_step == self.step:
+            raise KeyboardInterrupt
+
+
+class TerminateAtBatch(L.Callback):
+    """SIGTERM at the start of this process's ``batch``-th training batch (counted from 0)."""
+
+    def __init__(self, batch: int) -> None:
+        self.batch, self.seen = batch, 0
+
+    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: object, batch_idx: int) -> None:
+        if self.seen == self.batch:
+            os.kill(os.getpid(), signal.SIGTERM)
+        self.seen += 1
