@@ -116,7 +116,8 @@ class LightningLoraCLI(LightningCLI):
         if config.trainer.get("use_distributed_sampler"):
             raise UserError("trainer.use_distributed_sampler must stay false: lightning_lora shards the training data "
                             "itself (an order that resumes exactly), and every process evaluates the whole validation set.")
-        _fill_label_names(config)
+        datamodule = _datamodule_from_config(config)
+        _fill_label_names(config, datamodule)
         ckpt_path = config.get("ckpt_path")
         if ckpt_path == "auto":  # preemptible jobs re-run one command: resume when there is something to resume
             if self.subcommand != "fit":
@@ -139,22 +140,30 @@ class LightningLoraCLI(LightningCLI):
                 "init_args": {"save_dir": "tb_logs", "name": config.run_name, "version": version,
                               "default_hp_metric": False},
             }
+        if self.subcommand in ("fit", "validate", "test") and os.environ.get("LOCAL_RANK", "0") == "0":
+            # Read, check and tokenize the data now (cached for the run's own data module), so a data
+            # error is reported before any model weights are loaded.
+            datamodule.prepare_data()
 
 
-def _fill_label_names(config: Any) -> None:
+def _datamodule_from_config(config: Any) -> Any:
+    """The data module the config describes, built ahead of LightningCLI's own (to check and ask it)."""
+    import importlib
+
+    module_name, _, class_name = config.data.class_path.rpartition(".")
+    data_class = getattr(importlib.import_module(module_name), class_name)
+    return data_class(**config.data.init_args.as_dict())
+
+
+def _fill_label_names(config: Any, datamodule: Any) -> None:
     """Give a classifier the data module's class names when the config leaves ``model.num_labels`` unset.
 
     This is the link from data to model (the number of classes is only known once the data's label
-    feature is read); the data module is built from its own config to ask it.
+    feature is read).
     """
-    import importlib
-
     init_args = config.model.get("init_args")
     if init_args is None or "num_labels" not in init_args or init_args.get("num_labels") is not None:
         return
-    module_name, _, class_name = config.data.class_path.rpartition(".")
-    data_class = getattr(importlib.import_module(module_name), class_name)
-    datamodule = data_class(**config.data.init_args.as_dict())
     names = getattr(datamodule, "label_names", None)
     if not names:
         raise UserError(f"model.num_labels is unset and {config.data.class_path} does not provide label names.")

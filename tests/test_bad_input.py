@@ -167,3 +167,17 @@ def test_bad_input_stops_before_training_with_one_line_naming_it(
     assert "Traceback" not in err, err
     left = sorted(str(path.relative_to(tmp_path)) for path in tmp_path.rglob("*") if path.is_file())
     assert not [name for name in left if name.endswith((".ckpt", "params.json"))], f"training started: {left}"
+
+
+@pytest.mark.parametrize("config", [CODE, CLASSIFICATION], ids=["code", "classification"])
+def test_a_data_error_is_reported_before_any_model_weights_load(config, tmp_path, monkeypatch, capsys):
+    def no_model(*args, **kwargs):
+        raise AssertionError("model weights loaded before the data was checked")
+
+    monkeypatch.setattr("lightning_lora.modules.causal_lm.load_causal_lm", no_model)
+    monkeypatch.setattr("lightning_lora.modules.classifier.load_sequence_classifier", no_model)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data.jsonl").write_text(jsonl([{"input": f"task {i}", "text": "x"} for i in range(4)]))
+    assert main(["fit", *config, "--data.path", "data.jsonl"]) == 2
+    err = capsys.readouterr().err
+    assert re.search(r"^error: data\.jsonl \(train split\) has no field '(solution|label)'", err, re.M), err
