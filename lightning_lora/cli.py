@@ -22,6 +22,7 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException  # noqa: E40
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback  # noqa: E402
 
 from lightning_lora.callbacks.checkpoint import RunCheckpoint  # noqa: E402
+from lightning_lora.callbacks.preemption import SynchronizedStop  # noqa: E402
 from lightning_lora.callbacks.random_state import RandomStateCheckpoint  # noqa: E402
 from lightning_lora.callbacks.throughput import TokenThroughput  # noqa: E402
 from lightning_lora.errors import UserError  # noqa: E402
@@ -99,6 +100,7 @@ class LightningLoraCLI(LightningCLI):
         parser.set_defaults({"lr_monitor.logging_interval": "step"})
         parser.add_lightning_class_args(TokenThroughput, "throughput")
         parser.add_lightning_class_args(RandomStateCheckpoint, "random_state")
+        parser.add_lightning_class_args(SynchronizedStop, "preemption")
         parser.link_arguments("model.init_args.model_name_or_path", "data.init_args.tokenizer_name_or_path")
         parser.link_arguments("run_name", "checkpoint.dirpath", compute_fn=lambda name: str(checkpoint_dir(name)))
         parser.link_arguments(("eval_every_n_steps", "trainer.accumulate_grad_batches"), "trainer.val_check_interval",

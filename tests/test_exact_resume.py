@@ -46,31 +46,49 @@ def _events(run: Path) -> list[Path]:
 DDP = ["--config", str(REPO / "configs" / "strategies" / "ddp.yaml"), "--data.batch_size", "4"]  # 2 processes x 4
 
 
-def _stop(callback: str, step: int) -> str:
-    argument = "batch" if callback == "TerminateAtBatch" else "step"
-    return f"[{{class_path: killer.{callback}, init_args: {{{argument}: {step}}}}}]"
+def _stop(callback: str, when: int) -> str:
+    argument = "step" if callback == "KillAtStep" else "batch"
+    return f"[{{class_path: killer.{callback}, init_args: {{{argument}: {when}}}}}]"
 
 
-# (how the run is stopped, its exit status, the step of the checkpoint it leaves as last, that
-# checkpoint's position in epoch 1, extra arguments): every case resumes mid-epoch.
+ACCUMULATE = ["--trainer.accumulate_grad_batches", "2"]
+# (how the run is stopped and when: optimizer steps for KillAtStep, else training batches counted from
+# 0; its exit status; the step of the checkpoint it leaves as last; that checkpoint's position in
+# epoch 1; extra arguments): every case resumes mid-epoch.
 CASES = {
-    "sigkill": ("KillAtStep", -signal.SIGKILL, 6, 1, []),
-    "sigkill-ddp-2-processes": ("KillAtStep", -signal.SIGKILL, 6, 1, DDP),
-    "sigkill-loader-workers": ("KillAtStep", -signal.SIGKILL, 6, 1, ["--data.num_workers", "2"]),
-    "sigterm": ("TerminateAtBatch", 143, 9, 4, []),  # stops at the end of that batch, saves, exits "terminated"
-    "ctrl-c-inside-a-step": ("InterruptAfterForward", None, 8, 3, []),  # saved with the weights after step 8
+    "sigkill": ("KillAtStep", KILL_AT, -signal.SIGKILL, 6, 1, []),
+    "sigkill-ddp-2-processes": ("KillAtStep", KILL_AT, -signal.SIGKILL, 6, 1, DDP),
+    "sigkill-loader-workers": ("KillAtStep", KILL_AT, -signal.SIGKILL, 6, 1, ["--data.num_workers", "2"]),
+    # SIGTERM: the run stops at the end of that batch, saves and exits with status 143 ("terminated").
+    "sigterm": ("TerminateAtBatch", 8, 143, 9, 4, []),
+    "sigterm-every-ddp-process": ("TerminateAtBatch", 8, 143, 9, 4, DDP),
+    # Arriving in the first micro-batch of a step, it waits for the end of the accumulation window.
+    "sigterm-inside-gradient-accumulation": ("TerminateAtBatch", 7, 143, 5, 4, ACCUMULATE),
+    "ctrl-c-inside-a-step": ("InterruptAfterForward", 8, None, 8, 3, []),  # saved with the weights after step 8
 }
 
 
-@pytest.mark.parametrize("case", list(CASES))
-def test_interrupt_mid_epoch_then_resume_logs_the_same_train_loss_bit_for_bit(tmp_path, case):
-    callback, status, saved_step, saved_batches, extra = CASES[case]
-    whole, broken = tmp_path / "whole", tmp_path / "broken"
-    whole.mkdir(), broken.mkdir()
-    done = _fit(whole, *extra, "--trainer.callbacks", "[]")
-    assert done.returncode == 0, done.stderr[-3000:]
+_REFERENCES: dict[tuple[str, ...], Path] = {}
 
-    stopped = _fit(broken, *extra, "--trainer.callbacks", _stop(callback, KILL_AT))
+
+def _uninterrupted(tmp_path_factory: pytest.TempPathFactory, extra: list[str]) -> Path:
+    """The uninterrupted run with these arguments (one per set of arguments, shared by the cases)."""
+    key = tuple(extra)
+    if key not in _REFERENCES:
+        folder = tmp_path_factory.mktemp("uninterrupted")
+        done = _fit(folder, *extra, "--trainer.callbacks", "[]")
+        assert done.returncode == 0, done.stderr[-3000:]
+        _REFERENCES[key] = folder
+    return _REFERENCES[key]
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_interrupt_mid_epoch_then_resume_logs_the_same_train_loss_bit_for_bit(tmp_path, tmp_path_factory, case):
+    callback, when, status, saved_step, saved_batches, extra = CASES[case]
+    whole, broken = _uninterrupted(tmp_path_factory, extra), tmp_path / "broken"
+    broken.mkdir()
+
+    stopped = _fit(broken, *extra, "--trainer.callbacks", _stop(callback, when))
     assert stopped.returncode == status if status is not None else stopped.returncode not in (0, -signal.SIGKILL), \
         stopped.stderr[-3000:]
     saved = torch.load(broken / "checkpoints" / "quickstart" / "last.ckpt", weights_only=False)
@@ -94,12 +112,13 @@ def test_interrupt_mid_epoch_then_resume_logs_the_same_train_loss_bit_for_bit(tm
         assert torch.equal(final[0][key], final[1][key]), key
 
 
-def test_an_interruption_inside_gradient_accumulation_saves_nothing(tmp_path):
-    stopped = _fit(tmp_path, "--trainer.accumulate_grad_batches", "2", "--trainer.callbacks", _stop("TerminateAtBatch", 7))
-    assert stopped.returncode == 143, stopped.stderr[-3000:]
+def test_ctrl_c_inside_gradient_accumulation_saves_nothing(tmp_path):
+    # Batch 8 is the second micro-batch of step 5: its partial gradients cannot go into a checkpoint.
+    stopped = _fit(tmp_path, *ACCUMULATE, "--trainer.callbacks", _stop("InterruptAfterForward", 8))
+    assert stopped.returncode not in (0, -signal.SIGKILL), stopped.stderr[-3000:]
     assert "micro-batch 1 of a 2-batch gradient accumulation" in stopped.stderr
     run = tmp_path / "checkpoints" / "quickstart"
-    assert torch.load(run / "last.ckpt", weights_only=False)["global_step"] == 3  # the periodic one, not step 3.5
+    assert torch.load(run / "last.ckpt", weights_only=False)["global_step"] == 3  # the periodic one
     assert sorted(p.name for p in run.glob("step*.ckpt")) == ["step000003.ckpt"]
 
 

@@ -20,13 +20,17 @@ class KillAtStep(L.Callback):
 
 
 class InterruptAfterForward(L.Callback):
-    """Ctrl-C inside a step: KeyboardInterrupt after the forward pass (dropout drawn) at ``step`` optimizer steps."""
+    """Ctrl-C inside a step: KeyboardInterrupt after the forward pass (dropout drawn) of this process's
+    ``batch``-th training batch (counted from 0)."""
 
-    def __init__(self, step: int) -> None:
-        self.step = step
+    def __init__(self, batch: int) -> None:
+        self.batch, self.seen = batch, -1
+
+    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: object, batch_idx: int) -> None:
+        self.seen += 1
 
     def on_before_backward(self, trainer: L.Trainer, pl_module: L.LightningModule, loss: object) -> None:
-        if trainer.global_step == self.step:
+        if self.seen == self.batch:
             raise KeyboardInterrupt
 
 
