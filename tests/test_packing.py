@@ -257,3 +257,15 @@ def test_a_sample_whose_only_target_is_its_first_token_is_dropped():
     data = CodeSFTDataModule(path="synthetic:code")
     assert not data.has_target({"input_ids": [5, 6], "labels": [5, IGNORE_INDEX]})  # nothing predicts token 0
     assert data.has_target({"input_ids": [5, 6], "labels": [IGNORE_INDEX, 6]})
+
+
+def test_compile_compiles_the_body_in_place_and_keeps_parameter_names(tiny_qwen2):
+    module = CausalLMModule(str(tiny_qwen2), lora=LoraArgs(r=2), compile=True)
+    names = [n for n, _ in module.named_parameters()]
+    module.setup("validate")  # compiles only for fit
+    assert module.compiled_module()._compiled_call_impl is None
+    module._trainer = type("T", (), {"datamodule": None, "world_size": 1})()
+    module.setup("fit")
+    body = module.compiled_module()
+    assert body is not module.model and body._compiled_call_impl is not None
+    assert [n for n, _ in module.named_parameters()] == names  # checkpoints keep their keys
