@@ -154,9 +154,10 @@ def test_a_packed_batch_gives_each_sample_its_unpacked_loss(attn):
         assert module._loss(packed)[0].item() == pytest.approx(padded, abs=1e-5)
 
 
-def test_packed_sample_losses_match_exactly_one_by_one():
-    """Sample by sample, in packing order: the per-sample loss inside the packed row equals the sample alone."""
-    module = _module("tiny:llama")
+@pytest.mark.parametrize("arch", ["llama", "gpt2"])  # rotary positions, and GPT-2's learned absolute ones
+def test_packed_sample_losses_match_exactly_one_by_one(arch):
+    """Sample by sample, in packing order: the logits inside the packed row equal the sample's alone."""
+    module = _module(f"tiny:{arch}")
     model = module.model
     rows = _rows(model.get_base_model().config.vocab_size, seed=3)
     packed = pack_batch(rows, pad_id=0)
@@ -246,11 +247,13 @@ def test_pack_is_refused_where_packed_samples_would_see_each_other(tmp_path, tin
     assert not list((tmp_path / "checkpoints").glob("opt/*.ckpt"))
 
 
-def test_packing_leak_is_nil_where_attention_stays_within_samples(tiny_qwen2):
+@pytest.mark.parametrize("arch", ["qwen2", "llama", "gpt2"])
+def test_packing_leak_is_nil_where_attention_stays_within_samples(arch):
     from lightning_lora.backbone import load_causal_lm
     from lightning_lora.data.packing import packing_leak
+    from lightning_lora.tiny import ensure_tiny_model
 
-    assert packing_leak(load_causal_lm(str(tiny_qwen2), "float32", None), 768) < 1e-5
+    assert packing_leak(load_causal_lm(str(ensure_tiny_model(arch)), "float32", None), 768) < 1e-5
 
 
 def test_a_sample_whose_only_target_is_its_first_token_is_dropped():
