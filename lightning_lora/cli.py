@@ -19,6 +19,7 @@ os.environ.setdefault("JSONARGPARSE_DEPRECATION_WARNINGS", "off")
 from lightning.pytorch.callbacks import LearningRateMonitor  # noqa: E402
 from lightning.fabric.utilities.exceptions import MisconfigurationException  # noqa: E402
 from lightning.pytorch.utilities.exceptions import SIGTERMException  # noqa: E402
+from lightning.pytorch.utilities.seed import isolate_rng  # noqa: E402
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback  # noqa: E402
 
 from lightning_lora.callbacks.checkpoint import RunCheckpoint  # noqa: E402
@@ -118,8 +119,9 @@ class LightningLoraCLI(LightningCLI):
         if config.trainer.get("use_distributed_sampler"):
             raise UserError("trainer.use_distributed_sampler must stay false: lightning_lora shards the training data "
                             "itself (an order that resumes exactly), and every process evaluates the whole validation set.")
-        datamodule = _datamodule_from_config(config)
-        _fill_label_names(config, datamodule)
+        with isolate_rng():
+            datamodule = _datamodule_from_config(config)
+            _fill_label_names(config, datamodule)
         ckpt_path = config.get("ckpt_path")
         if ckpt_path == "auto":  # preemptible jobs re-run one command: resume when there is something to resume
             if self.subcommand != "fit":
@@ -144,8 +146,10 @@ class LightningLoraCLI(LightningCLI):
             }
         if self.subcommand in ("fit", "validate", "test") and os.environ.get("LOCAL_RANK", "0") == "0":
             # Read, check and tokenize the data now (cached for the run's own data module), so a data
-            # error is reported before any model weights are loaded.
-            datamodule.prepare_data()
+            # error is reported before any model weights are loaded. The random state is put back:
+            # the model's initialisation (adapters, heads) draws what it drew before this check existed.
+            with isolate_rng():
+                datamodule.prepare_data()
 
 
 def _datamodule_from_config(config: Any) -> Any:
