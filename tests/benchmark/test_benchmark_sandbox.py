@@ -249,9 +249,13 @@ def test_isolation_level_names_what_is_active() -> None:
 @needs_cgroup
 @pytest.mark.parametrize("mode", ["bubblewrap", "process-group+cgroup"])
 def test_memory_spread_over_processes_hits_the_cgroup_limit(mode: str) -> None:
-    """Each child stays under the per-process rlimit; together they exceed the run's memory cgroup."""
-    code = ("import os\nfor _ in range(4):\n    if os.fork() == 0:\n        b = bytearray(200 * 2**20)\n"
-            "        for i in range(0, len(b), 4096):\n            b[i] = 1\n        os._exit(0)\n"
+    """Each child stays under the per-process rlimit; together they exceed the run's memory cgroup.
+
+    Each child holds its memory for a second before exiting, so the four overlap however the
+    scheduler orders them (without the pause a loaded machine could run them one after another).
+    """
+    code = ("import os, time\nfor _ in range(4):\n    if os.fork() == 0:\n        b = bytearray(200 * 2**20)\n"
+            "        for i in range(0, len(b), 4096):\n            b[i] = 1\n        time.sleep(1)\n        os._exit(0)\n"
             "for _ in range(4):\n    os.wait()\nprint('done')")
     ex = sb.run_stdio_test(code, {"input": "", "output": "done"}, config(mode, timeout_s=5.0))
     assert ex.status == "memory" and ex.oom_killed
