@@ -77,3 +77,9 @@ def test_with_an_uneven_epoch_only_the_short_global_batch_differs_from_one_proce
             assert len(together) == 16 and set(batch) <= set(together)
         else:
             assert sorted(together) == sorted(batch)
+
+
+def test_start_at_makes_the_resumed_epoch_current_before_lightning_sets_it():
+    sampler = TrainingBatchSampler(40, 4, seed=0)
+    sampler.start_at(epoch=2, batches_done=1)
+    assert list(sampler) == _epoch(TrainingBatchSampler(40, 4, seed=0), 2)[1:]  # iterated without set_epoch

@@ -267,10 +267,7 @@ class BaseDataModule(L.LightningDataModule):
                            f"{layout} now): the interrupted epoch starts over instead of resuming mid-epoch.")
         elif position["batches_done"] < len(sampler):
             sampler.start_at(position["epoch"], position["batches_done"])
-            # Loader workers draw batches as soon as the loader is iterated, before Lightning sets the
-            # epoch: set it here, so the resumed epoch is the saved one.
-            sampler.set_epoch(position["epoch"])
-        else:  # saved at the end of an epoch: the next one starts
+        else:  # saved at the end of an epoch: the next one starts (set now, as start_at does)
             sampler.set_epoch(position["epoch"] + 1)
 
     def train_dataloader(self) -> DataLoader:

@@ -72,7 +72,9 @@ class TrainingBatchSampler(Sampler[list[int]]):
         return self
 
     def start_at(self, epoch: int, batches_done: int) -> None:
-        """Skip the first ``batches_done`` batches of ``epoch`` (once, when that epoch is iterated)."""
+        """Resume in ``epoch``: it becomes the current epoch (loader workers may iterate before
+        Lightning sets it), and its first ``batches_done`` batches are skipped once."""
+        self.epoch = epoch
         self._start = (epoch, batches_done)
 
     def __len__(self) -> int:
