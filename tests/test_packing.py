@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from lightning_lora.data.base import IGNORE_INDEX, pad_sequences
+from lightning_lora.data.collate import IGNORE_INDEX, first_fit_decreasing, pack_batch, pad_sequences
 from lightning_lora.data.code import CodeSFTDataModule
-from lightning_lora.data.packing import first_fit_decreasing, pack_batch
 from lightning_lora.data.sampling import TrainingBatchSampler
 from lightning_lora.data.sources import DataError
 from lightning_lora.methods import LoraArgs

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from lightning_lora.cli import main
-from lightning_lora.data.base import IGNORE_INDEX
+from lightning_lora.data.collate import IGNORE_INDEX
 from lightning_lora.data.qa import QADataModule
 from lightning_lora.data.sources import DataError
 

@@ -11,8 +11,8 @@ from lightning.pytorch.loggers import Logger
 
 from lightning_lora.callbacks.throughput import (FlopCounts, TokenThroughput, batch_counts, flop_counts, gpu_peak_flops,
                                                  measured_cpu_peak_flops)
-from lightning_lora.data.base import IGNORE_INDEX
-from lightning_lora.data.packing import pack_batch
+from lightning_lora.data.collate import IGNORE_INDEX
+from lightning_lora.data.collate import pack_batch
 
 
 def _hand_model():

@@ -17,8 +17,7 @@ import lightning as L
 import torch
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
-from lightning_lora.data.base import IGNORE_INDEX
-from lightning_lora.data.packing import real_token_mask
+from lightning_lora.data.collate import IGNORE_INDEX, real_token_mask
 
 #: Dense (no sparsity) bf16 tensor-core peaks in TFLOP/s with fp32 accumulation, from NVIDIA's
 #: datasheets (H100/H200 SXM, H100 PCIe, A100, L40S, L40, L4) and the Ada whitepaper (RTX 4090). Matched

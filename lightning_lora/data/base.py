@@ -17,11 +17,10 @@ from lightning.pytorch.utilities import rank_zero_warn
 from torch.utils.data import DataLoader
 
 from lightning_lora.backbone import load_tokenizer
+from lightning_lora.data.collate import IGNORE_INDEX, pack_batch, pad_batch
 from lightning_lora.data.sampling import TrainingBatchSampler
 from lightning_lora.data.sources import DataError, check_max_samples, load_source, looks_like_missing_file
-
-IGNORE_INDEX = -100
-
+from lightning_lora.prompting import build_completion, build_prompt, has_chat_template
 
 class BaseDataModule(L.LightningDataModule):
     """Loads, validates, splits and tokenizes a dataset; batches are padded to the longest sample.
@@ -194,13 +193,7 @@ class BaseDataModule(L.LightningDataModule):
     # -- loaders --------------------------------------------------------------------------------
     def collate(self, rows: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
         """Pad to the longest row of the batch (never to max_length); pad labels are -100."""
-        pad_id = self.tokenizer.pad_token_id
-        return {
-            "input_ids": pad_sequences([r["input_ids"] for r in rows], pad_id),
-            "attention_mask": pad_sequences([[1] * len(r["input_ids"]) for r in rows], 0),
-            "labels": pad_sequences([r["labels"] for r in rows], IGNORE_INDEX),
-            "idx": torch.tensor([r["idx"] for r in rows], dtype=torch.long),
-        }
+        return pad_batch(rows, self.tokenizer.pad_token_id)
 
     def eval_split(self, stage: str) -> str:
         """The split a ``validate`` or ``test`` run reads."""
@@ -220,8 +213,6 @@ class BaseDataModule(L.LightningDataModule):
                               num_workers=self.num_workers, persistent_workers=self.num_workers > 0, generator=generator)
         sampler = self.training_sampler()
         if self.pack:
-            from lightning_lora.data.packing import pack_batch
-
             collate = functools.partial(pack_batch, pad_id=self.tokenizer.pad_token_id)
         return ResumableDataLoader(dataset, batch_sampler=sampler, collate_fn=collate, num_workers=self.num_workers,
                                    persistent_workers=self.num_workers > 0, generator=generator,
@@ -302,15 +293,14 @@ class ResumableDataLoader(DataLoader):
         self._restore(state_dict)
 
 
-def pad_sequences(sequences: list[list[int]], value: int, side: str = "right") -> torch.Tensor:
-    """Stack lists of ints into one tensor, padded with ``value`` on ``side`` to the longest."""
-    width = max(len(seq) for seq in sequences)
-    out = torch.full((len(sequences), width), value, dtype=torch.long)
-    for i, seq in enumerate(sequences):
-        if seq:
-            if side == "right":
-                out[i, : len(seq)] = torch.tensor(seq)
-            else:
-                out[i, width - len(seq):] = torch.tensor(seq)
-    return out
-
+def prompt_answer_tokens(tokenizer: Any, message: str, answer: str, system_prompt: str | None,
+                         max_length: int) -> dict[str, Any]:
+    """A prompt + answer conversation as ``input_ids`` and ``labels`` with the prompt masked (-100), both cut
+    to ``max_length``, plus ``prompt_length``; rendered through the chat template when the tokenizer has one."""
+    prompt_ids = tokenizer(build_prompt(tokenizer, message, system_prompt),
+                           add_special_tokens=not has_chat_template(tokenizer))["input_ids"]
+    answer_ids = tokenizer(build_completion(tokenizer, message, answer, system_prompt),
+                           add_special_tokens=False)["input_ids"]
+    ids = (prompt_ids + answer_ids)[:max_length]
+    labels = ([IGNORE_INDEX] * len(prompt_ids) + answer_ids)[:max_length]
+    return {"input_ids": ids, "labels": labels, "prompt_length": len(prompt_ids)}

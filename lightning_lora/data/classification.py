@@ -7,7 +7,8 @@ from typing import Any
 
 import torch
 
-from lightning_lora.data.base import BaseDataModule, pad_sequences
+from lightning_lora.data.base import BaseDataModule
+from lightning_lora.data.collate import pad_sequences
 from lightning_lora.data.sources import DataError
 
 

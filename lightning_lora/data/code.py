@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from lightning_lora.data.base import IGNORE_INDEX, BaseDataModule
+from lightning_lora.data.base import BaseDataModule, prompt_answer_tokens
 from lightning_lora.data.sources import DataError
-from lightning_lora.prompting import build_completion, build_prompt, has_chat_template
 
 MODES = ("solution", "prompt_solution")
 
@@ -65,10 +64,5 @@ class CodeSFTDataModule(BaseDataModule):
                 ids = ids + [tok.eos_token_id]
             ids = ids[: self.max_length]
             return {"input_ids": ids, "labels": list(ids)}
-        prompt = row[self.prompt_field]
-        prompt_ids = tok(build_prompt(tok, prompt, self.system_prompt),
-                         add_special_tokens=not has_chat_template(tok))["input_ids"]
-        answer_ids = tok(build_completion(tok, prompt, solution, self.system_prompt), add_special_tokens=False)["input_ids"]
-        ids = (prompt_ids + answer_ids)[: self.max_length]
-        labels = ([IGNORE_INDEX] * len(prompt_ids) + answer_ids)[: self.max_length]
-        return {"input_ids": ids, "labels": labels}
+        tokens = prompt_answer_tokens(tok, row[self.prompt_field], solution, self.system_prompt, self.max_length)
+        return {"input_ids": tokens["input_ids"], "labels": tokens["labels"]}

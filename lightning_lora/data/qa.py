@@ -11,9 +11,9 @@ from typing import Any
 
 import torch
 
-from lightning_lora.data.base import IGNORE_INDEX, BaseDataModule, pad_sequences
+from lightning_lora.data.base import BaseDataModule, prompt_answer_tokens
+from lightning_lora.data.collate import pad_sequences
 from lightning_lora.data.sources import DataError
-from lightning_lora.prompting import build_completion, build_prompt, has_chat_template
 
 DEFAULT_TEMPLATE = "Answer from the context, or say \"{unanswerable}\".\nContext: {context}\nQuestion: {question}"
 
@@ -73,16 +73,10 @@ class QADataModule(BaseDataModule):
                                            unanswerable=self.unanswerable_text)
 
     def tokenize_row(self, row: dict[str, Any]) -> dict[str, Any]:
-        tok = self.tokenizer
         message = self.user_message(row)
         answers = [a for a in row[self.answers_field]["text"] if a and a.strip()]
         target = answers[0] if answers else self.unanswerable_text
-        prompt_ids = tok(build_prompt(tok, message, self.system_prompt),
-                         add_special_tokens=not has_chat_template(tok))["input_ids"]
-        answer_ids = tok(build_completion(tok, message, target, self.system_prompt), add_special_tokens=False)["input_ids"]
-        ids = (prompt_ids + answer_ids)[: self.max_length]
-        labels = ([IGNORE_INDEX] * len(prompt_ids) + answer_ids)[: self.max_length]
-        return {"input_ids": ids, "labels": labels, "prompt_length": len(prompt_ids)}
+        return prompt_answer_tokens(self.tokenizer, message, target, self.system_prompt, self.max_length)
 
     def collate(self, rows: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
         """The training view (prompt + answer, right-padded) and the prompt alone, left-padded for generation."""

@@ -10,7 +10,7 @@ from torchmetrics import MeanMetric
 
 from lightning_lora.backbone import load_causal_lm, load_tokenizer, resolve_dtype
 from lightning_lora.methods import quantization_config
-from lightning_lora.data.base import IGNORE_INDEX
+from lightning_lora.data.collate import IGNORE_INDEX
 from lightning_lora.errors import UserError
 from lightning_lora.modules.base import AdaptedModule
 
