@@ -48,7 +48,7 @@ def main() -> None:
     model_dir = build_model_dir(work / "qwen2.5-1.5b-shaped")
     repo = Path(__file__).resolve().parents[1]
     os.chdir(work)
-    from lightning_lora.cli import build_cli
+    from lightning_lora.training_cli import build_cli
 
     start = time.perf_counter()
     cli = build_cli([

@@ -262,7 +262,7 @@ def run_lightning(name: str, paths: dict[str, str], batch_size: int, seed: int, 
     import lightning as L
     import yaml
 
-    from lightning_lora.cli import build_cli
+    from lightning_lora.training_cli import build_cli
 
     overrides = LL_CONFIGS[FASTEST if name == "lightning_lora" else name]
     config = {

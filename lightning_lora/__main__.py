@@ -1,8 +1,56 @@
-"""``python -m lightning_lora``."""
+"""``python -m lightning_lora <command> ...`` (and the ``lightning-lora`` script): the command table.
 
+Each command is a module of :mod:`lightning_lora.commands` with ``main(argv) -> int``, where ``argv``
+starts with the command's name. Nothing imports this file or the command modules; a new command is
+one line in :data:`COMMANDS`.
+"""
+
+from __future__ import annotations
+
+import importlib
 import sys
 
-from lightning_lora.cli import main
+from lightning_lora.errors import user_error_in_chain
+
+COMMANDS: dict[str, str] = {
+    "fit": "lightning_lora.commands.train",
+    "validate": "lightning_lora.commands.train",
+    "test": "lightning_lora.commands.train",
+    "predict": "lightning_lora.commands.train",
+    "benchmark": "lightning_lora.commands.benchmark",
+    "export": "lightning_lora.commands.export",
+    "report": "lightning_lora.commands.report",
+}
+
+HELP = """lightning_lora: parameter-efficient fine-tuning with honest evaluation.
+
+  fit | validate | test | predict --config X.yaml [--a.b value ...]   train / evaluate (LightningCLI)
+  benchmark --problems P --samples S | --config X [--ckpt_path C] | --checkpoints_dir D   code benchmark, pass@k
+  export --ckpt_path C --output DIR [--merge]   PEFT adapter or merged Hugging Face model
+  report --base DIR --tuned DIR | --runs DIR ...   base vs fine-tuned, or runs side by side
+Each command takes --help.
+"""
+
+
+def main(args: list[str] | None = None) -> int:
+    """Run the command named by ``args[0]``; a user's mistake is one ``error:`` line and exit status 2."""
+    argv = list(sys.argv[1:] if args is None else args)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(HELP)  # then the training CLI's own usage, with its subcommands
+    elif argv[0] not in COMMANDS and not argv[0].startswith("-"):
+        print(f"error: unknown command {argv[0]!r}; the commands are {', '.join(COMMANDS)} (see --help).",
+              file=sys.stderr)
+        return 2
+    command = importlib.import_module(COMMANDS.get(argv[0] if argv else "", COMMANDS["fit"]))
+    try:
+        return int(command.main(argv) or 0)
+    except Exception as err:
+        user_error = user_error_in_chain(err)
+        if user_error is None:
+            raise
+        print(f"error: {user_error}", file=sys.stderr)
+        return 2
+
 
 if __name__ == "__main__":
     sys.exit(main())

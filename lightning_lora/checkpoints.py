@@ -1,8 +1,14 @@
-"""Where checkpoints live and how a ``--ckpt_path`` is resolved and inspected without building a model."""
+"""Checkpoint files in one room: where they live, resolving ``--ckpt_path``, reading them without building a
+model, checking that one belongs to a model, and loading its trainable weights.
+
+Writing is Lightning's (``ModelCheckpoint`` through :class:`~lightning_lora.checkpoint_io.AtomicCheckpointIO`);
+what goes in the file is the module's (``AdaptedModule.on_save_checkpoint``).
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -15,6 +21,11 @@ CHECKPOINT_ROOT = Path("checkpoints")
 #: Where the default TensorBoard logger of the CLI writes (``tb_logs/<run_name>/version_N``).
 LOG_ROOT = Path("tb_logs")
 METADATA_KEY = "lightning_lora"
+STEP_PATTERN = re.compile(r"step(\d+)\.ckpt$")
+
+
+class CheckpointMismatchError(UserError):
+    """A checkpoint does not belong to the model the config builds."""
 
 
 def checkpoint_dir(run_name: str) -> Path:
@@ -37,7 +48,7 @@ def resolve_ckpt_path(ckpt_path: str, run_name: str) -> Path:
 def refuse_fresh_fit_into(folder: Path, run_name: str) -> None:
     """A new ``fit`` must not mix its checkpoints with an earlier run's under the same name."""
     if any(folder.glob("*.ckpt")):
-        raise UserError(f"checkpoints/{run_name} already holds a run: resume it with --ckpt_path last, "
+        raise UserError(f"{folder} already holds a run: resume it with --ckpt_path last, "
                         f"or start a new one with another --run_name (or delete {folder}).")
 
 
@@ -77,3 +88,61 @@ def load_checkpoint_file(path: str | Path) -> dict[str, Any]:
 def read_metadata(path: str | Path) -> dict[str, Any] | None:
     """The lightning_lora metadata block of a checkpoint, or None for a foreign checkpoint."""
     return load_checkpoint_file(path).get(METADATA_KEY)
+
+
+def checkpoints_in(ckpt_dir: Path) -> list[tuple[int, Path]]:
+    """``(step, path)`` of the step checkpoints in a folder, in step order (``last`` and ``best`` are aliases)."""
+    found = [(int(m.group(1)), p) for p in ckpt_dir.glob("*.ckpt") if (m := STEP_PATTERN.search(p.name))]
+    return sorted(found)
+
+
+def check_checkpoint(checkpoint: dict[str, Any], expected: dict[str, Any]) -> None:
+    """Refuse a checkpoint whose base model, method or trainable keys differ from ``expected``, by name."""
+    found = checkpoint.get(METADATA_KEY)
+    if found is None:
+        raise CheckpointMismatchError("The checkpoint has no lightning_lora metadata block; it was not written by lightning_lora.")
+    base_found, base_expected = found["base_model"], expected["base_model"]
+    for key in ("model_type", "num_parameters"):
+        if base_found.get(key) != base_expected.get(key):
+            raise CheckpointMismatchError(
+                f"The checkpoint was trained on base model {base_found['name']!r} ({key}={base_found.get(key)}), "
+                f"but the config builds {base_expected['name']!r} ({key}={base_expected.get(key)})."
+            )
+    if found.get("method") != expected["method"]:
+        raise CheckpointMismatchError(
+            f"The checkpoint was trained with model.method={found.get('method')!r}, the config says {expected['method']!r}."
+        )
+    for block, title in (("lora", "LoRA"), ("ia3", "IA3"), ("peft_config", "PEFT")):
+        theirs, ours = _comparable(found.get(block)), _comparable(expected.get(block))
+        if theirs != ours:
+            diffs = [f"model.{block}.{k}: checkpoint {theirs.get(k)!r} vs config {ours.get(k)!r}"
+                     for k in sorted(set(theirs) | set(ours), key=str) if theirs.get(k) != ours.get(k)]
+            raise CheckpointMismatchError(f"The checkpoint's {title} settings differ from the config's: " + "; ".join(diffs) + ".")
+    keys = set(checkpoint.get("state_dict", {}))
+    wanted = set(expected["trainable_keys"])
+    if keys != wanted:
+        missing, unexpected = sorted(wanted - keys), sorted(keys - wanted)
+        detail = []
+        if missing:
+            detail.append(f"{len(missing)} missing (e.g. {missing[0]})")
+        if unexpected:
+            detail.append(f"{len(unexpected)} unexpected (e.g. {unexpected[0]})")
+        raise CheckpointMismatchError("The checkpoint's weights do not match the model's trainable parameters: " + ", ".join(detail) + ".")
+
+
+def _comparable(settings: dict[str, Any] | None) -> dict[str, Any]:
+    """Method settings as far as they shape the weights: dropout is left out, module lists are sets."""
+    return {k: sorted(v) if isinstance(v, list) and all(isinstance(x, str) for x in v) else v
+            for k, v in (settings or {}).items() if not k.endswith("dropout")}
+
+
+def load_trainable_weights(module: Any, checkpoint_path: Path) -> int:
+    """Load a checkpoint's trainable weights into ``module`` (an ``AdaptedModule``) after checking they
+    belong to it; return the checkpoint's step."""
+    checkpoint = load_checkpoint_file(checkpoint_path)
+    try:
+        check_checkpoint(checkpoint, module.checkpoint_metadata())
+    except UserError as err:
+        raise UserError(f"{checkpoint_path}: {err}") from err
+    module.load_state_dict(checkpoint["state_dict"], strict=False)
+    return int(checkpoint.get("global_step", 0))

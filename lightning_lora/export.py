@@ -1,15 +1,11 @@
 """Export a training checkpoint as a folder other tools load: a PEFT adapter, or a merged Hugging Face model.
 
-    python -m lightning_lora export --ckpt_path checkpoints/quickstart/best --output exports/quickstart
-    python -m lightning_lora export --config X --ckpt_path Y --output DIR --merge [--push_to_hub user/repo]
-
-The model is built from the training config exactly as ``benchmark`` builds it and the checkpoint's
-trainable weights are loaded after checking they belong to it. Without ``--merge`` the folder is a
-PEFT adapter (``adapter_config.json`` + ``adapter_model.safetensors``) for
-``PeftModel.from_pretrained(base, DIR)``; with ``--merge`` the adapter is folded into the base
-weights and the folder is a plain model for ``AutoModelFor*.from_pretrained(DIR)``. ``full`` and
-``bitfit`` train base weights themselves, so they have no adapter and need ``--merge``. The
-tokenizer and an ``export.json`` (base model, method, checkpoint and step) go in both.
+Without merging the folder is a PEFT adapter (``adapter_config.json`` + ``adapter_model.safetensors``)
+for ``PeftModel.from_pretrained(base, DIR)``; merged, the adapter is folded into the base weights and
+the folder is a plain model for ``AutoModelFor*.from_pretrained(DIR)``. ``full`` and ``bitfit`` train
+base weights themselves, so they have no adapter and need merging. The tokenizer and an
+``export.json`` (base model, method, checkpoint and step) go in both. The command is
+:mod:`lightning_lora.commands.export`.
 """
 
 from __future__ import annotations
@@ -20,7 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from lightning_lora.errors import UserError
+from lightning_lora.errors import UserError, first_line
 from lightning_lora.methods import PEFT_METHODS
 
 EXPORT_FILE = "export.json"
@@ -28,24 +24,6 @@ EXPORT_FILE = "export.json"
 
 class ExportError(UserError):
     """An export cannot be made as asked."""
-
-
-def build_parser() -> Any:
-    """Options of ``python -m lightning_lora export``."""
-    from jsonargparse import ActionYesNo, ArgumentParser
-
-    p = ArgumentParser(prog="lightning_lora export", exit_on_error=False,
-                       description="Write a checkpoint as a PEFT adapter folder or (--merge) a plain Hugging Face model folder.")
-    p.add_argument("--ckpt_path", type=str, required=True, help="checkpoint written by fit (e.g. checkpoints/<run>/best)")
-    p.add_argument("--output", type=str, required=True,
-                   help="folder to write: new, empty, or (with --overwrite) a previous export")
-    p.add_argument("--config", type=str | None, default=None,
-                   help="training config of the checkpoint (default: config.yaml beside the checkpoint, saved by fit)")
-    p.add_argument("--merge", action=ActionYesNo, default=False,
-                   help="merge the adapter into the base weights and write a plain model (required for full / bitfit)")
-    p.add_argument("--overwrite", action=ActionYesNo, default=False, help="replace a previous export in --output")
-    p.add_argument("--push_to_hub", type=str | None, default=None, help="also upload the folder to this hub repository id")
-    return p
 
 
 def check_output(output: Path, overwrite: bool) -> None:
@@ -157,42 +135,6 @@ def push_to_hub(folder: Path, repo_id: str) -> str:
         api.create_repo(repo_id, exist_ok=True)
         api.upload_folder(folder_path=str(folder), repo_id=repo_id, commit_message="Upload from lightning_lora export")
     except Exception as err:  # network, offline mode, auth: errors come from httpx, huggingface_hub and OSError
-        text = (str(err).strip().splitlines() or [type(err).__name__])[0]
-        raise ExportError(f"--push_to_hub {repo_id}: upload failed ({text}); the export in {folder} is complete, "
+        raise ExportError(f"--push_to_hub {repo_id}: upload failed ({first_line(err)}); the export in {folder} is complete, "
                           f"upload it later with `hf upload {repo_id} {folder}`.") from err
     return f"https://huggingface.co/{repo_id}"
-
-
-def main(argv: list[str]) -> int:
-    """``python -m lightning_lora export --ckpt_path Y --output DIR [--config X] [--merge] [--push_to_hub REPO]``."""
-    from lightning_lora.checkpoint_benchmark import load_trainable_weights
-    from lightning_lora.checkpoints import read_metadata
-    from lightning_lora.cli import build_cli
-
-    try:
-        args = build_parser().parse_args(argv)
-    except Exception as err:  # jsonargparse: unknown option, missing required option or bad type
-        raise ExportError(f"export: {(str(err).strip().splitlines() or ['bad arguments'])[0]}") from err
-    ckpt_path = Path(args.ckpt_path).expanduser()
-    if not ckpt_path.is_file():
-        raise ExportError(f"--ckpt_path {args.ckpt_path}: no checkpoint file there.")
-    config = Path(args.config) if args.config else ckpt_path.parent / "config.yaml"
-    if not config.is_file():
-        raise ExportError(f"export needs the training config: --config {args.config or config} not found.")
-    output = Path(args.output).expanduser()
-    check_output(output, args.overwrite)
-    check_exportable((read_metadata(ckpt_path) or {}).get("method"), args.merge)  # before the model is built
-
-    print(f"export: building the model of {config} and loading {ckpt_path}")
-    cli = build_cli(["--config", str(config), "--trainer.logger", "false"], run=False)
-    module = cli.model
-    step = load_trainable_weights(module, ckpt_path)
-    record = export_module(module, output, args.merge,
-                           {"checkpoint": str(ckpt_path.resolve()), "step": step, "config": str(config.resolve())})
-    kind = "merged model" if args.merge else "PEFT adapter"
-    size = sum(f.stat().st_size for f in output.iterdir() if f.is_file())
-    print(f"export: wrote the {kind} of {module.method} step {step} to {output} ({size / 2**20:.1f} MiB); "
-          f"load it with {record['load_with']}")
-    if args.push_to_hub:
-        print(f"export: pushed to {push_to_hub(output, args.push_to_hub)}")
-    return 0

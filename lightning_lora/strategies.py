@@ -9,13 +9,13 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import torch
-from lightning.pytorch.strategies import FSDPStrategy
 from torch import nn
 
 from lightning_lora.errors import UserError
+from lightning_lora.lightning_internals import WrapPolicyFSDPStrategy
 
 
-class AdapterFSDPStrategy(FSDPStrategy):
+class AdapterFSDPStrategy(WrapPolicyFSDPStrategy):
     """FSDP that wraps every decoder layer, and every trainable layer (LoRA A/B, heads) in a unit of
     its own, with PEFT's auto-wrap policy computed from the model being trained.
 
@@ -37,10 +37,9 @@ class AdapterFSDPStrategy(FSDPStrategy):
         kwargs.setdefault("state_dict_type", "full")
         super().__init__(**kwargs)
 
-    def _setup_model(self, model: nn.Module) -> nn.Module:
+    def before_wrap(self, model: nn.Module) -> None:
         if "auto_wrap_policy" not in self.kwargs:
             self.kwargs["auto_wrap_policy"] = adapter_wrap_policy(model)
-        return super()._setup_model(model)
 
 
 def adapter_wrap_policy(module: nn.Module) -> Callable[..., bool]:

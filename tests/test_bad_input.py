@@ -22,7 +22,7 @@ import pytest
 import torch
 import transformers  # noqa: F401
 
-from lightning_lora.cli import main
+from lightning_lora.__main__ import main
 
 REPO = Path(__file__).resolve().parents[1]
 FAST = ["--trainer.callbacks", "[]", "--trainer.max_steps", "2", "--trainer.enable_progress_bar", "false",

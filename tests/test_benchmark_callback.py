@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from lightning_lora.checkpoint_benchmark import update_best
-from lightning_lora.cli import build_cli, main
+from lightning_lora.benchmark.run_files import update_best
+from lightning_lora.__main__ import main
+from lightning_lora.training_cli import build_cli
 
 REPO = Path(__file__).resolve().parents[1]
 QUICK = ["--config", str(REPO / "configs" / "quickstart.yaml"), "--trainer.enable_progress_bar", "false",
@@ -31,8 +32,8 @@ def test_best_follows_the_highest_pass_at_1_and_ties_keep_the_earlier(tmp_path):
 
 def test_fit_benchmarks_every_checkpoint_and_a_finished_run_can_be_rescored(in_tmp, capsys):
     build_cli(["fit", *QUICK, "--run_name", "bench", "--trainer.max_steps", "20", "--checkpoint.every_n_train_steps", "10",
-               "--trainer.callbacks.max_problems=4",  # the quickstart's BenchmarkCallback
-               "--trainer.callbacks.max_new_tokens=24", "--trainer.callbacks.timeout_s=5"])
+               "--trainer.callbacks.settings.max_problems=4",  # the quickstart's BenchmarkCallback
+               "--trainer.callbacks.settings.max_new_tokens=24", "--trainer.callbacks.settings.timeout_s=5"])
     run = in_tmp / "checkpoints" / "bench"
     for step in (10, 20):
         results = json.loads((run / f"step{step:06d}.results.json").read_text())

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lightning_lora.cli import main
+from lightning_lora.__main__ import main
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = sorted((REPO / "configs").rglob("*.yaml"))
@@ -29,7 +29,7 @@ def test_every_shipped_config_parses_and_says_how_to_run_it(config, capsys):
 
 
 def test_model_name_is_written_once_and_linked_to_the_tokenizer(in_tmp):
-    from lightning_lora.cli import build_cli
+    from lightning_lora.training_cli import build_cli
 
     cli = build_cli([*QUICK, "--model.model_name_or_path", "tiny:llama"], run=False)
     assert cli.datamodule.tokenizer_name_or_path == "tiny:llama"
@@ -76,7 +76,7 @@ def test_type_errors_and_unknown_keys_are_rejected_by_the_parser(in_tmp, capsys,
 
 
 def test_validation_cadence_counts_optimizer_steps_under_gradient_accumulation(in_tmp):
-    from lightning_lora.cli import build_cli
+    from lightning_lora.training_cli import build_cli
 
     cli = build_cli([*QUICK, "--eval_every_n_steps", "5", "--trainer.accumulate_grad_batches", "4"], run=False)
     assert cli.trainer.val_check_interval == 20  # 5 optimizer steps x 4 micro-batches

@@ -9,7 +9,8 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from lightning_lora.cli import build_cli, main
+from lightning_lora.__main__ import main
+from lightning_lora.training_cli import build_cli
 
 REPO = Path(__file__).resolve().parents[1]
 QUICK = ["--config", str(REPO / "configs" / "quickstart.yaml"), "--trainer.enable_progress_bar", "false",
@@ -50,7 +51,7 @@ def _inputs() -> dict[str, torch.Tensor]:
 
 def _module_logits(runs: Path, method: str) -> torch.Tensor:
     """Logits of the Lightning module built from the run's config with the checkpoint loaded."""
-    from lightning_lora.checkpoint_benchmark import load_trainable_weights
+    from lightning_lora.checkpoints import load_trainable_weights
 
     cli = build_cli(["--config", str(runs / "checkpoints" / method / "config.yaml"), "--trainer.logger", "false"], run=False)
     assert load_trainable_weights(cli.model, _ckpt(runs, method)) == 2
@@ -199,7 +200,7 @@ def test_a_classifier_checkpoint_exports_through_the_cli(in_tmp):
     from peft import PeftModel
     from transformers import AutoModelForSequenceClassification
 
-    from lightning_lora.checkpoint_benchmark import load_trainable_weights
+    from lightning_lora.checkpoints import load_trainable_weights
 
     config = ["--config", str(REPO / "configs" / "quickstart-classification.yaml"), "--trainer.enable_progress_bar", "false",
               "--trainer.enable_model_summary", "false", "--trainer.num_sanity_val_steps", "0"]

@@ -226,7 +226,7 @@ def test_qlora_is_refused_on_cpu_in_one_line_before_anything_loads(monkeypatch):
 def test_qlora_on_this_machine_fails_through_the_cli_before_weights_load(in_tmp, capsys, monkeypatch):
     import transformers
 
-    from lightning_lora.cli import main
+    from lightning_lora.__main__ import main
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
 

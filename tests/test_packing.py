@@ -223,7 +223,7 @@ def test_pack_is_refused_where_the_data_module_builds_its_own_batches(tiny_qwen2
 def test_pack_is_refused_where_packed_samples_would_see_each_other(tmp_path, tiny_qwen2, tokenizer, monkeypatch, capsys):
     from transformers import OPTConfig, OPTForCausalLM
 
-    from lightning_lora.cli import main
+    from lightning_lora.__main__ import main
 
     # OPT builds its causal mask without the position ids (transformers 5): packed samples would attend across.
     opt = tmp_path / "opt"

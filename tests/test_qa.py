@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lightning_lora.cli import main
+from lightning_lora.__main__ import main
 from lightning_lora.data.collate import IGNORE_INDEX
 from lightning_lora.data.qa import QADataModule
 from lightning_lora.data.sources import DataError

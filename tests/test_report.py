@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from lightning_lora.cli import build_cli, main
+from lightning_lora.__main__ import main
+from lightning_lora.training_cli import build_cli
 from lightning_lora.errors import UserError
 from lightning_lora.report import base_vs_tuned, flatten
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from lightning_lora.cli import main
+from lightning_lora.__main__ import main
 from lightning_lora.methods import LoraArgs
 from lightning_lora.modules.causal_lm import CausalLMModule
 from lightning_lora.strategies import adapter_wrap_policy

@@ -3,13 +3,13 @@
 ``run_benchmark(model, tokenizer, problems, settings) -> (samples, results)``.
 
 Pure PyTorch + transformers: no Lightning here, so the training callback and the command line share it.
+The settings are :class:`~lightning_lora.benchmark.settings.BenchmarkSettings` (the problem fields are not read here).
 """
 
 from __future__ import annotations
 
 import sys
 import time
-from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Sequence
 
 import torch
@@ -18,60 +18,10 @@ from tqdm import tqdm
 from lightning_lora.benchmark.problems import Problem, ProblemSet
 from lightning_lora.benchmark.sandbox import SandboxConfig
 from lightning_lora.benchmark.scoring import evaluate
+from lightning_lora.benchmark.settings import BenchmarkSettings
 
 #: Where a base model's HumanEval continuation leaves the function body (the Codex paper's stop set).
 FUNCTION_STOP = ("\nclass ", "\ndef ", "\n#", "\nif __name__", "\nprint(")
-
-
-@dataclass
-class BenchmarkSettings:
-    """How to generate and score.
-
-    Args:
-        n: samples per problem (pass@k needs n >= k).
-        temperature: 0 = greedy (n must be 1); above 0 = sampling.
-        top_p: nucleus sampling mass (sampling only).
-        max_new_tokens: generation budget per sample.
-        batch_size: prompts per ``generate`` call (left-padded, KV cache on).
-        stop: strings that end a completion; None = none for stdin problems, the Codex stop set for
-            function problems.
-        seed: RNG seed for sampling; the caller's RNG state is restored afterwards.
-        system_prompt: system message for chat templates (use the one training used).
-        prompt_style: "auto" = chat template for stdin problems when the tokenizer has one, the raw
-            code prompt for function problems (the human-eval convention); "chat" / "raw" force one.
-        k: pass@k values reported.
-        timeout_s: wall-clock limit per program run.
-        memory_mb: memory limit per program run.
-        workers: programs run in parallel (None: one per core, at most 4).
-        extract: take code out of replies to stdin problems (strip <think>, first fence).
-        progress: show progress bars on stderr.
-    """
-
-    n: int = 1
-    temperature: float = 0.0
-    top_p: float = 1.0
-    max_new_tokens: int = 512
-    batch_size: int = 16
-    stop: Sequence[str] | None = None
-    seed: int = 0
-    system_prompt: str | None = None
-    prompt_style: str = "auto"
-    k: Sequence[int] = field(default_factory=lambda: (1,))
-    timeout_s: float = 10.0
-    memory_mb: int = 1024
-    workers: int | None = None
-    extract: bool = True
-    progress: bool = True
-
-    def __post_init__(self) -> None:
-        if self.n < 1 or self.batch_size < 1 or self.max_new_tokens < 1:
-            raise ValueError("n, batch_size and max_new_tokens must each be at least 1.")
-        if self.temperature < 0:
-            raise ValueError(f"temperature must be >= 0, got {self.temperature}.")
-        if self.temperature == 0 and self.n > 1:
-            raise ValueError("n > 1 samples per problem need temperature > 0 (greedy decoding repeats itself).")
-        if self.prompt_style not in ("auto", "chat", "raw"):
-            raise ValueError(f"prompt_style must be 'auto', 'chat' or 'raw', got {self.prompt_style!r}.")
 
 
 def truncate_at_stop(text: str, stop: Sequence[str]) -> str:
@@ -178,8 +128,9 @@ def run_benchmark(
     generation_s = time.monotonic() - start
     results = evaluate(
         problems, samples, k=settings.k, workers=settings.workers, extract=settings.extract,
-        sandbox=SandboxConfig(timeout_s=settings.timeout_s, memory_mb=settings.memory_mb), progress=settings.progress,
+        sandbox=SandboxConfig(timeout_s=settings.timeout_s, memory_mb=settings.memory_mb, isolation=settings.isolation),
+        progress=settings.progress,
     )
-    results["summary"]["generation"] = {**asdict(settings), "stop": list(stop), "k": list(settings.k),
+    results["summary"]["generation"] = {**settings.as_dict(), "stop": list(stop), "k": list(settings.k),
                                         "prompt_style": style, "generation_time_s": round(generation_s, 3)}
     return samples, results

@@ -177,13 +177,3 @@ def write_results(path: str | Path, results: dict[str, Any]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     return path
-
-
-def write_samples(path: str | Path, samples: Sequence[dict[str, Any]]) -> Path:
-    """Write samples as jsonl, re-scorable with :func:`read_samples` + :func:`evaluate`."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8") as f:
-        for s in samples:
-            f.write(json.dumps(s) + "\n")
-    return path

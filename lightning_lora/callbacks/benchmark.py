@@ -11,9 +11,10 @@ import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
+from lightning_lora.benchmark.run_files import headline, load_problem_set, score_and_write, update_best
+from lightning_lora.benchmark.settings import BenchmarkSettings
 from lightning_lora.checkpoints import load_checkpoint_file
-
-from lightning_lora.checkpoint_benchmark import headline, load_problem_set, score_and_write, settings_from, update_best
+from lightning_lora.errors import UserError
 
 
 class BenchmarkCallback(L.Callback):
@@ -26,56 +27,16 @@ class BenchmarkCallback(L.Callback):
     step, and ``best`` / ``best.json`` in the checkpoint folder name the highest pass@1 so far.
 
     Args:
-        problems: problem spec: a .jsonl of stdin problems, ``humaneval``, ``livecodebench[:src]``,
-            a preset such as ``lcb-atcoder-easy``, or ``synthetic:code`` (the quickstart's set).
-        max_problems: use only the first this many problems (quick checks).
-        n: samples per problem; pass@k needs n >= k.
-        temperature: 0 is greedy decoding; above 0 samples.
-        top_p: nucleus sampling mass.
-        max_new_tokens: generation budget per sample.
-        batch_size: prompts per generate call.
-        k: pass@k values to report.
-        timeout_s: wall-clock limit per program run.
-        memory_mb: memory limit per program run.
-        workers: programs run in parallel (default: one per core, at most 4).
-        system_prompt: system message; defaults to the data module's ``system_prompt``.
-        test_mode: LiveCodeBench tests: ``all`` (public + private) or ``public``.
-        platform: LiveCodeBench platform filter.
-        difficulty: LiveCodeBench difficulty filter.
-        start_date: first contest date kept (YYYY-MM-DD).
-        end_date: last contest date kept (YYYY-MM-DD).
+        settings: the problems and how to generate and score
+            (:class:`~lightning_lora.benchmark.settings.BenchmarkSettings`); ``settings.problems`` is
+            required. An unset ``system_prompt`` is the data module's.
         wait_timeout_s: how long the other ranks wait for one benchmark (multi-process runs).
     """
 
-    def __init__(
-        self,
-        problems: str,
-        max_problems: int | None = None,
-        n: int = 1,
-        temperature: float = 0.0,
-        top_p: float = 1.0,
-        max_new_tokens: int = 512,
-        batch_size: int = 16,
-        k: list[int] | None = None,
-        timeout_s: float = 10.0,
-        memory_mb: int = 1024,
-        workers: int | None = None,
-        system_prompt: str | None = None,
-        test_mode: str = "all",
-        platform: str | None = None,
-        difficulty: str | None = None,
-        start_date: str | None = None,
-        end_date: str | None = None,
-        wait_timeout_s: float = 24 * 3600.0,
-    ) -> None:
-        self.spec = problems
-        self.max_problems = max_problems
-        self.filters = {"test_mode": test_mode, "platform": platform, "difficulty": difficulty,
-                        "start_date": start_date, "end_date": end_date}
-        self.options = {"n": n, "temperature": temperature, "top_p": top_p, "max_new_tokens": max_new_tokens,
-                        "batch_size": batch_size, "k": tuple(k or [1]), "timeout_s": timeout_s,
-                        "memory_mb": memory_mb, "workers": workers, "system_prompt": system_prompt}
-        settings_from(self.options)  # validate now, not at the first checkpoint
+    def __init__(self, settings: BenchmarkSettings, wait_timeout_s: float = 24 * 3600.0) -> None:
+        if settings.problems is None:
+            raise UserError("BenchmarkCallback: settings.problems is required (e.g. synthetic:code, humaneval).")
+        self.settings = settings
         self.wait_timeout_s = wait_timeout_s
         self._problems: Any = None
         self._pending_step: int | None = None
@@ -85,9 +46,7 @@ class BenchmarkCallback(L.Callback):
         if stage == "fit":
             self._wait_group = patient_group(self.wait_timeout_s)  # collective: every rank calls setup
         if stage == "fit" and trainer.is_global_zero:
-            self._problems = load_problem_set(self.spec, **self.filters)
-            if self.max_problems is not None:
-                self._problems.problems = self._problems.problems[: self.max_problems]
+            self._problems = load_problem_set(self.settings)
 
     def on_save_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]) -> None:
         # The file is written after this hook returns; score it at the next hook boundary.
@@ -117,10 +76,9 @@ class BenchmarkCallback(L.Callback):
             trainer.strategy.barrier("benchmark")
 
     def _score(self, trainer: L.Trainer, pl_module: L.LightningModule, step: int, checkpoint: Path) -> None:
-        options = dict(self.options)
-        if options["system_prompt"] is None:
-            options["system_prompt"] = getattr(trainer.datamodule, "system_prompt", None)
-        settings = settings_from(options)
+        settings = self.settings
+        if settings.system_prompt is None:
+            settings = settings.replace(system_prompt=getattr(trainer.datamodule, "system_prompt", None))
         results = score_and_write(pl_module.model, pl_module.tokenizer, self._problems, settings,
                                   checkpoint.with_suffix(""), extra={"checkpoint": checkpoint.name, "step": step})
         pass1, passed, total = headline(results)

@@ -6,6 +6,8 @@ import lightning as L
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.utilities import rank_zero_warn
 
+from lightning_lora.lightning_internals import batch_in_progress, batches_done, save_step_checkpoint, uncount_interrupted_step
+
 
 class RunCheckpoint(ModelCheckpoint):
     """Lightning's ModelCheckpoint, plus two rules.
@@ -20,13 +22,8 @@ class RunCheckpoint(ModelCheckpoint):
     """
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if not trainer.sanity_checking and not trainer.fast_dev_run and self._last_global_step_saved != trainer.global_step:
-            candidates = self._monitor_candidates(trainer)
-            filepath = self.format_checkpoint_name(candidates)
-            self._save_checkpoint(trainer, filepath)
-            if self.monitor is None:  # as Lightning does: without a monitor, "best" is the newest
-                self.best_model_path = filepath
-            self._save_last_checkpoint(trainer, candidates)
+        if not trainer.sanity_checking and not trainer.fast_dev_run:
+            save_step_checkpoint(self, trainer)
         super().on_train_end(trainer, pl_module)
 
     def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
@@ -34,15 +31,14 @@ class RunCheckpoint(ModelCheckpoint):
         if isinstance(exception, FloatingPointError):
             rank_zero_warn(f"Not saving a checkpoint after a non-finite loss; {last} is the last good one.")
             return
-        progress = trainer.fit_loop.epoch_loop.batch_progress.current
-        accumulate, done = trainer.accumulate_grad_batches, progress.processed
+        accumulate, done = trainer.accumulate_grad_batches, batches_done(trainer)
         if accumulate > 1 and done % accumulate and done != trainer.num_training_batches:
             rank_zero_warn(f"Not saving a checkpoint: interrupted after micro-batch {done % accumulate} of a "
                            f"{accumulate}-batch gradient accumulation, whose gradients a checkpoint cannot hold; "
                            f"{last} stays the one to resume from.")
             return
-        if progress.started > progress.processed:
+        if batch_in_progress(trainer):
             # Interrupted inside a step: the weights are those after the last completed step. Count the
             # logged steps as a save at that step's end would, or the resumed run logs one step late.
-            trainer.fit_loop.epoch_loop._batches_that_stepped -= 1
+            uncount_interrupted_step(trainer)
         super().on_exception(trainer, pl_module, exception)

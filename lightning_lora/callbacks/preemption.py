@@ -8,6 +8,8 @@ from typing import Any
 import lightning as L
 import torch
 
+from lightning_lora.lightning_internals import batches_done, request_sigterm_stop
+
 
 class SynchronizedStop(L.Callback):
     """Turns a SIGTERM received by any process into a stop of all processes at the same batch end.
@@ -38,10 +40,10 @@ class SynchronizedStop(L.Callback):
             flag = torch.tensor([float(requested)], device=trainer.strategy.root_device)
             dist.all_reduce(flag, op=dist.ReduceOp.MAX)
             requested = bool(flag.item())
-        done = trainer.fit_loop.epoch_loop.batch_progress.current.processed
+        done = batches_done(trainer)
         window_end = done % trainer.accumulate_grad_batches == 0 or done == trainer.num_training_batches
         if requested and window_end:
-            trainer._signal_connector.received_sigterm = True  # Lightning raises SIGTERMException after this batch
+            request_sigterm_stop(trainer)
 
     def teardown(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         if self._previous is not None:

@@ -6,8 +6,9 @@ from typing import Any
 
 import lightning as L
 import torch
-from lightning.fabric.utilities.seed import _collect_rng_states, _set_rng_states
 from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+from lightning_lora.lightning_internals import collect_rng_states, set_rng_states
 
 
 class RandomStateCheckpoint(L.Callback):
@@ -31,7 +32,7 @@ class RandomStateCheckpoint(L.Callback):
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
                            batch_idx: int) -> None:
         # Runs before ModelCheckpoint's hook of the same batch (Lightning calls checkpoint callbacks last).
-        self._at_batch_end = _collect_rng_states(include_cuda=torch.cuda.is_available())
+        self._at_batch_end = collect_rng_states(include_cuda=torch.cuda.is_available())
 
     def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
         # Runs before the checkpoint callback's save on exception. On SIGTERM Lightning stops every
@@ -41,7 +42,7 @@ class RandomStateCheckpoint(L.Callback):
     def state_dict(self) -> dict[str, Any]:
         if self._pending is not None:  # saved again before the restored states were used: keep them
             return self._pending
-        own = _portable(self._at_batch_end or _collect_rng_states(include_cuda=torch.cuda.is_available()))
+        own = _portable(self._at_batch_end or collect_rng_states(include_cuda=torch.cuda.is_available()))
         per_rank = [own]
         dist = torch.distributed
         if not self._failing and dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
@@ -60,8 +61,8 @@ class RandomStateCheckpoint(L.Callback):
         per_rank = saved.get("rng_per_rank") or []
         states = per_rank[trainer.global_rank] if len(per_rank) == trainer.world_size else saved.get("rng")
         if states:
-            _set_rng_states(_native(states))
-            self._at_batch_end = _collect_rng_states(include_cuda=torch.cuda.is_available())
+            set_rng_states(_native(states))
+            self._at_batch_end = collect_rng_states(include_cuda=torch.cuda.is_available())
 
 
 def _portable(states: dict[str, Any]) -> dict[str, Any]:

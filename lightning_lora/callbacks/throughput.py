@@ -15,32 +15,30 @@ from typing import Any
 
 import lightning as L
 import torch
+from lightning.fabric.utilities.throughput import get_available_flops
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
 from lightning_lora.data.collate import IGNORE_INDEX, real_token_mask
 
-#: Dense (no sparsity) bf16 tensor-core peaks in TFLOP/s with fp32 accumulation, from NVIDIA's
-#: datasheets (H100/H200 SXM, H100 PCIe, A100, L40S, L40, L4) and the Ada whitepaper (RTX 4090). Matched
-#: in this order against ``torch.cuda.get_device_name()`` as whole words ("L4" does not match "L40");
-#: the first matching key wins.
+#: Dense bf16 peaks in TFLOP/s (NVIDIA datasheets) of GPUs that Lightning 2.6.6's ``get_available_flops``
+#: misses or misreads: it reads every name containing "l4" as the L4 (121), so an L40 or L40S would get
+#: the L4's peak, and it knows the H200 only by SXM1/NVL1 names. Matched as whole words, first key first.
 GPU_PEAK_BF16_TFLOPS: dict[str, float] = {
-    "H100 PCIe": 756.0,
-    "H100": 989.0,  # SXM ("NVIDIA H100 80GB HBM3"); the datasheet's 1,979 is with 2:4 sparsity
-    "H200": 989.0,
-    "A100": 312.0,
     "L40S": 362.0,
     "L40": 181.0,
-    "L4": 121.0,
-    "RTX 4090": 165.2,
+    "H200": 989.0,
 }
 
 
-def gpu_peak_flops(device_name: str) -> float | None:
-    """The bf16 dense peak FLOP/s of a GPU by its CUDA name, or None when it is not in the table."""
+def gpu_peak_flops(device: torch.device) -> float | None:
+    """The bf16 dense peak FLOP/s of a CUDA device: Lightning's table, except for the GPUs above; None when
+    neither knows it."""
+    name = torch.cuda.get_device_name(device)
     for key, tflops in GPU_PEAK_BF16_TFLOPS.items():
-        if re.search(rf"(?<!\w){re.escape(key)}(?!\w)", device_name):
+        if re.search(rf"(?<!\w){re.escape(key)}(?!\w)", name):
             return tflops * 1e12
-    return None
+    peak = get_available_flops(device, torch.bfloat16)
+    return float(peak) if peak else None
 
 
 @functools.lru_cache(maxsize=None)
@@ -148,7 +146,7 @@ class TokenThroughput(L.Callback):
     Args:
         window: number of training batches averaged per logged value.
         peak_flops: the device's peak FLOP/s for ``train/mfu``. Unset: the bf16 dense peak of a
-            known GPU (``GPU_PEAK_BF16_TFLOPS``), or on CPU a matmul in the model's dtype timed once;
+            known GPU (:func:`gpu_peak_flops`), or on CPU a matmul in the model's dtype timed once;
             an unknown GPU logs no MFU (set this). 0 turns MFU off.
     """
 
@@ -173,10 +171,10 @@ class TokenThroughput(L.Callback):
             return self.peak_flops or None
         device = pl_module.device
         if device.type == "cuda":
-            name = torch.cuda.get_device_name(device)
-            peak = gpu_peak_flops(name)
+            peak = gpu_peak_flops(device)
             if peak is None:
-                rank_zero_warn(f"No known peak FLOP/s for {name!r}; set throughput.peak_flops to log train/mfu.")
+                rank_zero_warn(f"No known peak FLOP/s for {torch.cuda.get_device_name(device)!r}; "
+                               "set throughput.peak_flops to log train/mfu.")
             return peak
         if device.type == "cpu":
             dtype = next((p.dtype for p in pl_module.parameters() if p.is_floating_point()), torch.float32)

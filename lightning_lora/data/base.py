@@ -19,6 +19,7 @@ from torch.utils.data import DataLoader
 from lightning_lora.backbone import load_tokenizer
 from lightning_lora.data.collate import IGNORE_INDEX, pack_batch, pad_batch
 from lightning_lora.data.sampling import TrainingBatchSampler
+from lightning_lora.lightning_internals import batches_done
 from lightning_lora.data.sources import DataError, check_max_samples, load_source, looks_like_missing_file
 from lightning_lora.prompting import build_completion, build_prompt, has_chat_template
 
@@ -244,7 +245,7 @@ class BaseDataModule(L.LightningDataModule):
         trainer = self.trainer
         if trainer is None or trainer.state.fn != "fit":
             return {}
-        done = trainer.fit_loop.epoch_loop.batch_progress.current.processed
+        done = batches_done(trainer)
         return {"epoch": trainer.current_epoch, "batches_done": done, **self._layout()}
 
     def _restore(self, sampler: TrainingBatchSampler, position: dict[str, Any]) -> None:

@@ -13,16 +13,13 @@ import lightning as L
 import torch
 from lightning.pytorch.utilities import rank_zero_info
 
-from lightning_lora.checkpoints import METADATA_KEY
+from lightning_lora.checkpoints import METADATA_KEY, check_checkpoint
 from lightning_lora.errors import UserError
+from lightning_lora.lightning_internals import has_trainer
 from lightning_lora.methods import (IA3Args, LoraArgs, apply_method, check_method_available, method_metadata,
                                     parameter_report, peft_config_from_dict)
 
 SCHEDULERS = ("cosine", "linear", "constant")
-
-
-class CheckpointMismatchError(UserError):
-    """A checkpoint does not belong to the model the config builds."""
 
 
 @dataclass
@@ -57,8 +54,10 @@ class OptimizerArgs:
 class AdaptedModule(L.LightningModule):
     """Holds ``self.model`` (a Hugging Face model with a fine-tuning method applied).
 
-    Subclasses load the backbone in :meth:`load_backbone` and implement the steps. Checkpoints
-    keep only trainable weights plus a metadata block that is checked when loading.
+    A task module sets its own fields after ``super().__init__`` (which checks the method and loads
+    nothing), then loads its backbone and tokenizer and hands them to :meth:`attach_model`, and
+    implements the steps. Checkpoints keep only trainable weights plus a metadata block that is
+    checked when loading.
     """
 
     task_type = "CAUSAL_LM"
@@ -93,28 +92,30 @@ class AdaptedModule(L.LightningModule):
         self.ia3 = ia3
         self.peft_config = peft_config
         self.optimizer_args = optimizer
-        backbone = self.load_backbone(model_name_or_path, dtype, attn_implementation)
-        self.base_fingerprint = _fingerprint(model_name_or_path, backbone)
-        if gradient_checkpointing:
-            # Non-reentrant checkpointing keeps gradients flowing into adapters whose inputs are frozen.
-            backbone.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-            backbone.config.use_cache = False
-        self.model = apply_method(backbone, method, lora, self.task_type, ia3=ia3, peft_config=peft_config)
-        self.model.train()  # from_pretrained returns eval mode; dropout must be live in training
-        self.params = parameter_report(self.model)
-        # Names and shapes as built: a sharding strategy (FSDP) later renames parameters and flattens them.
-        self._trainable_ndim = {name: p.ndim for name, p in self.model.named_parameters() if p.requires_grad}
-        self.init_metrics()
+        self.load_dtype = dtype
+        self.attn_implementation = attn_implementation
+        self.gradient_checkpointing = gradient_checkpointing
         # The checkpoint holds trainable weights only; key checking is done in on_load_checkpoint.
         self.strict_loading = False
         self.loaded_step: int | None = None
 
-    def load_backbone(self, model_name_or_path: str, dtype: str, attn_implementation: str | None) -> torch.nn.Module:
-        """Load the Hugging Face model (and set ``self.tokenizer``)."""
-        raise NotImplementedError
+    def attach_model(self, backbone: torch.nn.Module, tokenizer: Any) -> None:
+        """Apply the method to ``backbone`` and keep it as ``self.model`` (and ``tokenizer`` as ``self.tokenizer``).
 
-    def init_metrics(self) -> None:
-        """Create the task's torchmetrics; called once the model exists."""
+        A task module calls this once, at the end of its ``__init__``.
+        """
+        self.tokenizer = tokenizer
+        self.base_fingerprint = _fingerprint(self.model_name_or_path, backbone)
+        if self.gradient_checkpointing:
+            # Non-reentrant checkpointing keeps gradients flowing into adapters whose inputs are frozen.
+            backbone.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+            backbone.config.use_cache = False
+        self.model = apply_method(backbone, self.method, self.lora, self.task_type, ia3=self.ia3,
+                                  peft_config=self.peft_config)
+        self.model.train()  # from_pretrained returns eval mode; dropout must be live in training
+        self.params = parameter_report(self.model)
+        # Names and shapes as built: a sharding strategy (FSDP) later renames parameters and flattens them.
+        self._trainable_ndim = {name: p.ndim for name, p in self.model.named_parameters() if p.requires_grad}
 
     def setup(self, stage: str) -> None:
         if self.method == "qlora" and self.trainer.world_size > 1:
@@ -160,7 +161,7 @@ class AdaptedModule(L.LightningModule):
         over every target token of the step, as one process with the whole batch would compute it,
         however the tokens fall between processes. 1 on a single process.
         """
-        if self._trainer is None or self.trainer.world_size == 1:
+        if not has_trainer(self) or self.trainer.world_size == 1:
             return 1.0
         local = torch.tensor(float(tokens), device=self.device)
         total = self.trainer.strategy.reduce(local.clone(), reduce_op="sum")
@@ -189,7 +190,7 @@ class AdaptedModule(L.LightningModule):
         """Primitive description of what a checkpoint of this module belongs to."""
         return {"base_model": self.base_fingerprint, **method_metadata(self.method, self.lora, self.ia3, self.peft_config),
                 "task_type": self.task_type, "trainable_keys": self._trainable_state_keys(),
-                "logger_version": getattr(self.logger, "version", None) if self._trainer is not None else None}
+                "logger_version": getattr(self.logger, "version", None) if has_trainer(self) else None}
 
     def _trainable_state_keys(self) -> list[str]:
         return [f"model.{k}" for k in sorted(self._trainable_ndim)]
@@ -207,46 +208,6 @@ class AdaptedModule(L.LightningModule):
 def _unwrapped_name(name: str) -> str:
     """A parameter's name without the prefixes FSDP inserts when it wraps modules."""
     return name.replace("_fsdp_wrapped_module.", "").replace("_checkpoint_wrapped_module.", "")
-
-
-def check_checkpoint(checkpoint: dict[str, Any], expected: dict[str, Any]) -> None:
-    """Refuse a checkpoint whose base model, method or trainable keys differ from ``expected``, by name."""
-    found = checkpoint.get(METADATA_KEY)
-    if found is None:
-        raise CheckpointMismatchError("The checkpoint has no lightning_lora metadata block; it was not written by lightning_lora.")
-    base_found, base_expected = found["base_model"], expected["base_model"]
-    for key in ("model_type", "num_parameters"):
-        if base_found.get(key) != base_expected.get(key):
-            raise CheckpointMismatchError(
-                f"The checkpoint was trained on base model {base_found['name']!r} ({key}={base_found.get(key)}), "
-                f"but the config builds {base_expected['name']!r} ({key}={base_expected.get(key)})."
-            )
-    if found.get("method") != expected["method"]:
-        raise CheckpointMismatchError(
-            f"The checkpoint was trained with model.method={found.get('method')!r}, the config says {expected['method']!r}."
-        )
-    for block, title in (("lora", "LoRA"), ("ia3", "IA3"), ("peft_config", "PEFT")):
-        theirs, ours = _comparable(found.get(block)), _comparable(expected.get(block))
-        if theirs != ours:
-            diffs = [f"model.{block}.{k}: checkpoint {theirs.get(k)!r} vs config {ours.get(k)!r}"
-                     for k in sorted(set(theirs) | set(ours), key=str) if theirs.get(k) != ours.get(k)]
-            raise CheckpointMismatchError(f"The checkpoint's {title} settings differ from the config's: " + "; ".join(diffs) + ".")
-    keys = set(checkpoint.get("state_dict", {}))
-    wanted = set(expected["trainable_keys"])
-    if keys != wanted:
-        missing, unexpected = sorted(wanted - keys), sorted(keys - wanted)
-        detail = []
-        if missing:
-            detail.append(f"{len(missing)} missing (e.g. {missing[0]})")
-        if unexpected:
-            detail.append(f"{len(unexpected)} unexpected (e.g. {unexpected[0]})")
-        raise CheckpointMismatchError("The checkpoint's weights do not match the model's trainable parameters: " + ", ".join(detail) + ".")
-
-
-def _comparable(settings: dict[str, Any] | None) -> dict[str, Any]:
-    """Method settings as far as they shape the weights: dropout is left out, module lists are sets."""
-    return {k: sorted(v) if isinstance(v, list) and all(isinstance(x, str) for x in v) else v
-            for k, v in (settings or {}).items() if not k.endswith("dropout")}
 
 
 def _fingerprint(name: str, model: torch.nn.Module) -> dict[str, Any]:

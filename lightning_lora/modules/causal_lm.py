@@ -51,6 +51,15 @@ class CausalLMModule(AdaptedModule):
         super().__init__(model_name_or_path, **kwargs)
         self.efficient_loss = efficient_loss
         self.compile_body = compile
+        tokenizer = load_tokenizer(model_name_or_path)
+        quantization = quantization_config(self.method, resolve_dtype(self.load_dtype))
+        self.attach_model(load_causal_lm(model_name_or_path, self.load_dtype, self.attn_implementation,
+                                         pad_token_id=tokenizer.pad_token_id, quantization_config=quantization),
+                          tokenizer)
+        self.train_loss = MeanMetric()  # each process trains on its own shard: synced over processes
+        # Every process evaluates the whole split (see BaseDataModule), so evaluation metrics stay local.
+        self.val_loss = MeanMetric(sync_on_compute=False)
+        self.test_loss = MeanMetric(sync_on_compute=False)
 
     def setup(self, stage: str) -> None:
         super().setup(stage)
@@ -78,17 +87,6 @@ class CausalLMModule(AdaptedModule):
                 f"data.pack: with model type {model_type!r} and model.method {self.method!r}, a packed sample's logits "
                 f"change by {leak:.1%} when another sample precedes it in the row (its attention mask ignores the "
                 f"restarting position ids), so packed samples would see each other; use data.group_by_length instead.")
-
-    def init_metrics(self) -> None:
-        self.train_loss = MeanMetric()  # each process trains on its own shard: synced over processes
-        # Every process evaluates the whole split (see BaseDataModule), so evaluation metrics stay local.
-        self.val_loss = MeanMetric(sync_on_compute=False)
-        self.test_loss = MeanMetric(sync_on_compute=False)
-
-    def load_backbone(self, model_name_or_path: str, dtype: str, attn_implementation: str | None) -> torch.nn.Module:
-        self.tokenizer = load_tokenizer(model_name_or_path)
-        return load_causal_lm(model_name_or_path, dtype, attn_implementation, pad_token_id=self.tokenizer.pad_token_id,
-                              quantization_config=quantization_config(self.method, resolve_dtype(dtype)))
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None, labels: torch.Tensor | None = None,
                 position_ids: torch.Tensor | None = None) -> Any:

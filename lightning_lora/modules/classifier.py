@@ -10,6 +10,7 @@ from torchmetrics import MeanMetric
 
 from lightning_lora.backbone import load_sequence_classifier, load_tokenizer
 from lightning_lora.errors import UserError
+from lightning_lora.lightning_internals import has_trainer
 from lightning_lora.metrics import classification_metrics, confusion_matrix
 from lightning_lora.modules.base import AdaptedModule
 from lightning_lora.outputs import confusion_figure, write_eval_outputs
@@ -30,6 +31,7 @@ class SequenceClassifierModule(AdaptedModule):
 
     def __init__(self, model_name_or_path: str, num_labels: int | None = None,
                  label_names: list[str] | None = None, **kwargs: Any) -> None:
+        super().__init__(model_name_or_path, **kwargs)
         if num_labels is None and not label_names:
             raise UserError("model.num_labels is unset and no label names are known; set model.num_labels "
                             "or use a data module that provides them.")
@@ -37,24 +39,14 @@ class SequenceClassifierModule(AdaptedModule):
         if label_names and len(label_names) != self.num_labels:
             raise UserError(f"model.label_names has {len(label_names)} names but model.num_labels is {self.num_labels}.")
         self.label_names = list(label_names) if label_names else [str(i) for i in range(self.num_labels)]
-        super().__init__(model_name_or_path, **kwargs)
         self.hparams["num_labels"] = self.num_labels
         self.hparams["label_names"] = self.label_names
-
-    def load_backbone(self, model_name_or_path: str, dtype: str, attn_implementation: str | None) -> torch.nn.Module:
-        self.tokenizer = load_tokenizer(model_name_or_path)
-        return load_sequence_classifier(model_name_or_path, self.label_names, dtype, attn_implementation,
-                                        pad_token_id=self.tokenizer.pad_token_id)
-
-    def init_metrics(self) -> None:
+        tokenizer = load_tokenizer(model_name_or_path)
+        self.attach_model(load_sequence_classifier(model_name_or_path, self.label_names, self.load_dtype,
+                                                   self.attn_implementation, pad_token_id=tokenizer.pad_token_id),
+                          tokenizer)
         self.train_loss = MeanMetric()  # each process trains on its own shard: synced over processes
-        # Every process evaluates the whole split (see BaseDataModule), so evaluation metrics stay local.
-        self.val_metrics = classification_metrics(self.num_labels, sync_on_compute=False).clone(prefix="val/")
-        self.test_metrics = classification_metrics(self.num_labels, sync_on_compute=False).clone(prefix="test/")
-        self.val_confusion = confusion_matrix(self.num_labels, sync_on_compute=False)
-        self.test_confusion = confusion_matrix(self.num_labels, sync_on_compute=False)
-        self.val_loss = MeanMetric(sync_on_compute=False)
-        self.test_loss = MeanMetric(sync_on_compute=False)
+        self.eval_metrics = torch.nn.ModuleDict({stage: StageMetrics(self.num_labels, stage) for stage in ("val", "test")})
         self._predictions: list[dict[str, Any]] = []
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
@@ -76,9 +68,7 @@ class SequenceClassifierModule(AdaptedModule):
         logits = self(batch["input_ids"], batch["attention_mask"]).float()
         loss = F.cross_entropy(logits, batch["labels"])
         preds = logits.argmax(-1)
-        getattr(self, f"{stage}_loss").update(loss, weight=batch["labels"].numel())
-        getattr(self, f"{stage}_metrics").update(preds, batch["labels"])
-        getattr(self, f"{stage}_confusion").update(preds, batch["labels"])
+        self.eval_metrics[stage].update(loss, preds, batch["labels"])
         if self._writes_outputs():
             probs = logits.softmax(-1)
             for idx, label, pred, prob in zip(batch["idx"].tolist(), batch["labels"].tolist(), preds.tolist(), probs.tolist()):
@@ -92,15 +82,10 @@ class SequenceClassifierModule(AdaptedModule):
 
     def _writes_outputs(self) -> bool:
         """Prediction files are written by ``validate`` and ``test`` runs, not by validation during ``fit``."""
-        return self._trainer is not None and self.trainer.state.fn in ("validate", "test")
+        return has_trainer(self) and self.trainer.state.fn in ("validate", "test")
 
     def _end_eval(self, stage: str) -> None:
-        loss = getattr(self, f"{stage}_loss").compute()
-        getattr(self, f"{stage}_loss").reset()
-        metrics = {k: v for k, v in getattr(self, f"{stage}_metrics").compute().items()}
-        getattr(self, f"{stage}_metrics").reset()
-        confusion = getattr(self, f"{stage}_confusion").compute().cpu()
-        getattr(self, f"{stage}_confusion").reset()
+        loss, metrics, confusion = self.eval_metrics[stage].compute_and_reset()
         self.log(f"{stage}/loss", loss, prog_bar=True)
         for name, value in metrics.items():
             self.log(name, value, prog_bar=name.endswith("/accuracy"))
@@ -131,3 +116,28 @@ class SequenceClassifierModule(AdaptedModule):
 
     def on_test_epoch_end(self) -> None:
         self._end_eval("test")
+
+
+class StageMetrics(torch.nn.Module):
+    """Loss, classification metrics and confusion matrix of one evaluation stage (``val`` or ``test``).
+
+    Every process evaluates the whole split (see BaseDataModule), so these stay local (no sync).
+    """
+
+    def __init__(self, num_labels: int, stage: str) -> None:
+        super().__init__()
+        self.loss = MeanMetric(sync_on_compute=False)
+        self.metrics = classification_metrics(num_labels, sync_on_compute=False).clone(prefix=f"{stage}/")
+        self.confusion = confusion_matrix(num_labels, sync_on_compute=False)
+
+    def update(self, loss: torch.Tensor, preds: torch.Tensor, labels: torch.Tensor) -> None:
+        self.loss.update(loss, weight=labels.numel())
+        self.metrics.update(preds, labels)
+        self.confusion.update(preds, labels)
+
+    def compute_and_reset(self) -> tuple[torch.Tensor, dict[str, torch.Tensor], torch.Tensor]:
+        """(mean loss, ``{"<stage>/<metric>": value}``, confusion matrix on the CPU), then start over."""
+        result = self.loss.compute(), dict(self.metrics.compute()), self.confusion.compute().cpu()
+        for metric in (self.loss, self.metrics, self.confusion):
+            metric.reset()
+        return result

@@ -6,6 +6,7 @@ from typing import Any
 
 import torch
 
+from lightning_lora.lightning_internals import has_trainer
 from lightning_lora.metrics import squad_v2_scores, text_overlap_scores
 from lightning_lora.modules.causal_lm import CausalLMModule
 from lightning_lora.outputs import write_eval_outputs
@@ -31,7 +32,7 @@ class GenerativeQAModule(CausalLMModule):
         self._answers: list[dict[str, Any]] = []
 
     def _generates(self) -> bool:
-        if self._trainer is None:
+        if not has_trainer(self):
             return False
         return self.trainer.state.fn in ("validate", "test") or self.generate_during_fit
 

@@ -9,12 +9,8 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, Qwen2Config
 
 from lightning_lora.benchmark.problems import Problem, ProblemSet
-from lightning_lora.benchmark.runner import (
-    BenchmarkSettings,
-    generate_samples,
-    run_benchmark,
-    truncate_at_stop,
-)
+from lightning_lora.benchmark.runner import generate_samples, run_benchmark, truncate_at_stop
+from lightning_lora.benchmark.settings import BenchmarkSettings
 from lightning_lora.tiny import ensure_tiny_model
 
 PROBLEMS = [

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lightning_lora.benchmark.cli import main
+from lightning_lora.__main__ import main
 from lightning_lora.benchmark.problems import Problem, ProblemSet
 from lightning_lora.benchmark.scoring import evaluate, read_samples
 
@@ -80,8 +80,8 @@ def test_cli_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
         {"task_id": "loop", "completion": "print(1)"},
     ])
     output = tmp_path / "out" / "results.json"
-    code = main(["--problems", str(problems), "--samples", str(samples), "--output", str(output), "--k", "[1,2]",
-                 "--timeout", "2", "--workers", "2", "--progress", "false"])
+    code = main(["benchmark", "--problems", str(problems), "--samples", str(samples), "--output", str(output), "--k", "[1,2]",
+                 "--timeout_s", "2", "--workers", "2", "--progress", "false"])
     assert code == 0
     assert "pass@1" in capsys.readouterr().out
     results = json.loads(output.read_text())
@@ -116,7 +116,7 @@ def test_cli_bad_input_is_one_sentence_and_exit_2(tmp_path: Path, capsys: pytest
             "no_completion": [{"task_id": "a"}]}.get(case, [{"task_id": "a", "completion": ""}])
     if case != "missing_samples":
         write(samples, rows)
-    argv = ["--problems", str(problems), "--samples", str(samples), "--progress", "false"]
+    argv = ["benchmark", "--problems", str(problems), "--samples", str(samples), "--progress", "false"]
     argv += ["--k", "one"] if case == "bad_option" else []
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()

@@ -1,10 +1,12 @@
-"""The command line: one LightningCLI subclass for fit / validate / test / predict, plus the other tools.
+"""The training command line as a library: one LightningCLI subclass for fit / validate / test / predict.
 
-``python -m lightning_lora fit --config configs/quickstart.yaml [--model.lora.r 4 ...]``
+:func:`build_cli` builds (and by default runs) it; the ``fit`` command, ``benchmark --config`` and
+``export`` build their model through it, and tests drive it with a list of arguments.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import sys
@@ -16,29 +18,26 @@ from typing import Any, NoReturn
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("JSONARGPARSE_DEPRECATION_WARNINGS", "off")
 
+from lightning.pytorch import LightningDataModule  # noqa: E402
 from lightning.pytorch.callbacks import LearningRateMonitor  # noqa: E402
-from lightning.fabric.utilities.exceptions import MisconfigurationException  # noqa: E402
-from lightning.pytorch.utilities.exceptions import SIGTERMException  # noqa: E402
+from lightning.pytorch.cli import LightningArgumentParser, SaveConfigCallback  # noqa: E402
 from lightning.pytorch.utilities.seed import isolate_rng  # noqa: E402
-from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback  # noqa: E402
 
 from lightning_lora.callbacks.checkpoint import RunCheckpoint  # noqa: E402
 from lightning_lora.callbacks.preemption import SynchronizedStop  # noqa: E402
 from lightning_lora.callbacks.random_state import RandomStateCheckpoint  # noqa: E402
 from lightning_lora.callbacks.throughput import TokenThroughput  # noqa: E402
-from lightning_lora.errors import UserError  # noqa: E402
-from lightning_lora.checkpoints import check_output_folders_writable, checkpoint_dir, read_metadata, refuse_fresh_fit_into, resolve_ckpt_path  # noqa: E402
-
-
-
-TOOLS_HELP = """lightning_lora: parameter-efficient fine-tuning with honest evaluation.
-
-  fit | validate | test | predict --config X.yaml [--a.b value ...]   train / evaluate (LightningCLI, below)
-  benchmark --problems P --samples S | --config X [--ckpt_path C] | --checkpoints_dir D   code benchmark, pass@k
-  export --ckpt_path C --output DIR [--merge]   PEFT adapter or merged Hugging Face model
-  report --base DIR --tuned DIR | --runs DIR ...   base vs fine-tuned, or runs side by side
-Each command takes --help.
-"""
+from lightning_lora.checkpoints import (  # noqa: E402
+    LOG_ROOT,
+    check_output_folders_writable,
+    checkpoint_dir,
+    read_metadata,
+    refuse_fresh_fit_into,
+    resolve_ckpt_path,
+)
+from lightning_lora.errors import UserError, summarize_parse_error  # noqa: E402
+from lightning_lora.lightning_internals import ConfigOverCheckpointCLI  # noqa: E402
+from lightning_lora.modules.base import AdaptedModule  # noqa: E402
 
 
 class OneLineErrorParser(LightningArgumentParser):
@@ -49,20 +48,6 @@ class OneLineErrorParser(LightningArgumentParser):
             super().error(message, ex)
         sys.stderr.write(f"error: {summarize_parse_error(message)} (see --help)\n")
         sys.exit(2)
-
-
-_SPECIFIC = re.compile(r"not expected|not accepted|Unrecognized|unrecognized|Expected a|does not exist|No such file|"
-                       r"not a valid|Unable to load|Invalid|invalid|must be|required")
-
-
-def summarize_parse_error(message: str) -> str:
-    """The key jsonargparse names plus its most specific complaint, on one line."""
-    lines = [line.strip().lstrip("- ").strip() for line in message.splitlines() if line.strip()]
-    if not lines:
-        return "invalid arguments"
-    specific = next((line for line in lines[1:] if _SPECIFIC.search(line)), None)
-    head = lines[0]
-    return f"{head} {specific}" if specific and head.endswith(":") else (head if not specific or specific in head else f"{head} {specific}")
 
 
 class SaveConfigToRun(SaveConfigCallback):
@@ -82,7 +67,7 @@ class SaveConfigToRun(SaveConfigCallback):
         self.parser.save(config, target, skip_none=False, overwrite=True, multifile=False, skip_check=True)
 
 
-class LightningLoraCLI(LightningCLI):
+class LightningLoraCLI(ConfigOverCheckpointCLI):
     """LightningCLI with the project's defaults: run folders, checkpoint cadence, linked model name."""
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
@@ -106,11 +91,6 @@ class LightningLoraCLI(LightningCLI):
         parser.link_arguments("run_name", "checkpoint.dirpath", compute_fn=lambda name: str(checkpoint_dir(name)))
         parser.link_arguments(("eval_every_n_steps", "trainer.accumulate_grad_batches"), "trainer.val_check_interval",
                               compute_fn=lambda every, accumulate: every * (accumulate or 1))
-
-    def _parse_ckpt_path(self) -> None:
-        # Lightning would overwrite the model config with the checkpoint's hyperparameters, silently
-        # hiding a mismatch. The config stays authoritative; the module refuses a mismatched checkpoint by name.
-        return
 
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand] if self.subcommand else self.config
@@ -141,7 +121,7 @@ class LightningLoraCLI(LightningCLI):
             version = (read_metadata(ckpt_path) or {}).get("logger_version") if resume else None
             config.trainer.logger = {
                 "class_path": "lightning.pytorch.loggers.TensorBoardLogger",
-                "init_args": {"save_dir": "tb_logs", "name": config.run_name, "version": version,
+                "init_args": {"save_dir": str(LOG_ROOT), "name": config.run_name, "version": version,
                               "default_hp_metric": False},
             }
         if self.subcommand in ("fit", "validate", "test") and os.environ.get("LOCAL_RANK", "0") == "0":
@@ -154,8 +134,6 @@ class LightningLoraCLI(LightningCLI):
 
 def _datamodule_from_config(config: Any) -> Any:
     """The data module the config describes, built ahead of LightningCLI's own (to check and ask it)."""
-    import importlib
-
     module_name, _, class_name = config.data.class_path.rpartition(".")
     data_class = getattr(importlib.import_module(module_name), class_name)
     return data_class(**config.data.init_args.as_dict())
@@ -178,19 +156,7 @@ def _fill_label_names(config: Any, datamodule: Any) -> None:
         init_args.label_names = list(names)
 
 
-def _user_error_in_chain(err: BaseException) -> UserError | None:
-    """The UserError that caused ``err``; jsonargparse re-raises instantiation errors wrapped."""
-    seen: set[int] = set()
-    current: BaseException | None = err
-    while current is not None and id(current) not in seen:
-        if isinstance(current, UserError):
-            return current
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return None
-
-
-def _instantiation_error(err: BaseException) -> str | None:
+def instantiation_error(err: BaseException) -> str | None:
     """One line for a class in the config that failed to build (jsonargparse reports it as a Union
     mismatch listing each alternative's complaint, e.g. a strategy whose package is missing)."""
     text = str(err)
@@ -204,20 +170,12 @@ def _instantiation_error(err: BaseException) -> str | None:
     return f"{class_path.group(1)} could not be created: {reasons[0]}"
 
 
-def _first_line(err: BaseException) -> str:
-    return (str(err).strip().splitlines() or [type(err).__name__])[0]
-
-
 def _is_default_logger(logger: Any) -> bool:
     return logger is None or logger is True
 
 
 def build_cli(args: list[str] | None = None, run: bool = True) -> LightningLoraCLI:
     """Build (and by default run) the CLI; tests call this with a list of arguments."""
-    from lightning.pytorch import LightningDataModule
-
-    from lightning_lora.modules.base import AdaptedModule
-
     return LightningLoraCLI(
         AdaptedModule, LightningDataModule, subclass_mode_model=True, subclass_mode_data=True,
         parser_class=OneLineErrorParser, save_config_callback=SaveConfigToRun, save_config_kwargs={"overwrite": True}, auto_configure_optimizers=False,
@@ -227,44 +185,7 @@ def build_cli(args: list[str] | None = None, run: bool = True) -> LightningLoraC
     )
 
 
-def main(args: list[str] | None = None) -> int:
-    """Entry point of ``python -m lightning_lora`` and the ``lightning-lora`` script."""
-    argv = list(sys.argv[1:] if args is None else args)
-    if argv[:1] in ([], ["-h"], ["--help"]):
-        print(TOOLS_HELP)
-    try:
-        if argv and argv[0] == "benchmark":
-            if any(a.split("=")[0] in ("--config", "--checkpoints_dir") for a in argv[1:]):
-                from lightning_lora.checkpoint_benchmark import main as benchmark_main
-            else:
-                from lightning_lora.benchmark.cli import main as benchmark_main
-            return int(benchmark_main(argv[1:]) or 0)
-        if argv and argv[0] == "report":
-            from lightning_lora.report import main as report_main
-
-            return report_main(argv[1:])
-        if argv and argv[0] == "export":
-            from lightning_lora.export import main as export_main
-            return int(export_main(argv[1:]) or 0)
-        build_cli(args)
-    except SIGTERMException:  # a SystemExit without a code: a preempted run must not look finished
-        print("error: stopped by SIGTERM; the checkpoint saved on the way out is last (resume with --ckpt_path last).",
-              file=sys.stderr)
-        return 143
-    except FloatingPointError as err:
-        print(f"error: {err} Training stopped; the last checkpoint written before it is intact.", file=sys.stderr)
-        return 1
-    except MisconfigurationException as err:  # Lightning's word for a Trainer option that cannot work here
-        print(f"error: {_first_line(err)}", file=sys.stderr)
-        return 2
-    except Exception as err:
-        user_error = _user_error_in_chain(err)
-        message = str(user_error) if user_error is not None else _instantiation_error(err)
-        if message is None:
-            raise
-        print(f"error: {message}", file=sys.stderr)
-        return 2
-    return 0
-
-
-__all__ = ["LightningLoraCLI", "build_cli", "main"]
+def build_from_config(config: str | Path) -> LightningLoraCLI:
+    """The model, data module and trainer a training config describes, built without running anything and
+    without a logger (``benchmark --config`` and ``export`` score or write that model)."""
+    return build_cli(["--config", str(config), "--trainer.logger", "false"], run=False)

