@@ -126,7 +126,7 @@ def containment() -> None:
     print("|---|" + "---|" * len(modes))
     here = tempfile.mkdtemp(prefix="ll-containment-")
     rows: dict[str, list[str]] = {}
-    for name, cfg in modes:
+    for _name, cfg in modes:
         token = "llsbx" + uuid.uuid4().hex[:10]
         tag = f"import ctypes\nctypes.CDLL(None).prctl(15, b'{token}', 0, 0, 0)\n"
         has_pids_limit = cfg.use_cgroup and probe_cgroup() is not None

@@ -388,14 +388,16 @@ def main() -> None:
             proc = subprocess.run([sys.executable, __file__, "--worker", name, "--workdir", str(workdir),
                                    "--batch_size", str(args.batch_size), "--threads", str(args.threads),
                                    "--seed", str(repeat)],
-                                  capture_output=True, text=True, cwd=REPO, env={**os.environ, "OMP_NUM_THREADS": str(args.threads)})
+                                  capture_output=True, text=True, cwd=REPO,
+                                  env={**os.environ, "OMP_NUM_THREADS": str(args.threads)})
             lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
             if proc.returncode != 0 or not lines:
                 sys.exit(f"{name} failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
             result = json.loads(lines[-1][len("RESULT "):])
             results[name].append(result)
             print(f"  repeat {repeat + 1} {name}: {result['target_tokens'] / result['seconds']:.0f} target tokens/s, "
-                  f"{result['target_tokens'] / result['cpu_seconds']:.0f} per CPU-s, {result['seconds']:.1f} s, peak RSS {result['peak_rss_mb']:.0f} MB, eval loss {result['eval_loss']:.4f}",
+                  f"{result['target_tokens'] / result['cpu_seconds']:.0f} per CPU-s, {result['seconds']:.1f} s, "
+                  f"peak RSS {result['peak_rss_mb']:.0f} MB, eval loss {result['eval_loss']:.4f}",
                   flush=True)
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
     (workdir / "results.json").write_text(json.dumps(results, indent=1))
@@ -427,11 +429,13 @@ def table(results: dict[str, list[dict[str, Any]]], peak_seconds: float) -> None
                       "train": statistics.median(r["train_loss_last5"] for r in runs)}
     references = [ref for ref in ("hf-maxpad", "hf-dynamic") if ref in rows]
     print("\n| config | target tokens/s (median; min-max) | per CPU-second | epoch s | batch cells without a target "
-          "| MFU | peak RSS MB | eval loss (min-max) | train loss (last 5 steps) |" + "".join(f" vs {ref}: tokens/s, per CPU-s, RSS |" for ref in references))
+          "| MFU | peak RSS MB | eval loss (min-max) | train loss (last 5 steps) |"
+          + "".join(f" vs {ref}: tokens/s, per CPU-s, RSS |" for ref in references))
     print("|---|" + "---:|" * (8 + len(references)))
     for name, row in rows.items():
         line = (f"| {name} | {row['tps']:.0f} ({row['spread'][0]:.0f}-{row['spread'][1]:.0f}) | {row['cpu']:.0f} | "
-                f"{row['seconds']:.1f} | {row['pad']:.0%} | {peak_seconds / row['seconds']:.1%} | {row['rss']:.0f} | {row['eval']:.4f} "
+                f"{row['seconds']:.1f} | {row['pad']:.0%} | {peak_seconds / row['seconds']:.1%} | {row['rss']:.0f} | "
+                f"{row['eval']:.4f} "
                 f"({row['eval_spread'][0]:.4f}-{row['eval_spread'][1]:.4f}) | {row['train']:.4f} |")
         line += "".join(f" {row['tps'] / rows[ref]['tps']:.2f}x, {row['cpu'] / rows[ref]['cpu']:.2f}x, "
                         f"{row['rss'] / rows[ref]['rss']:.2f}x |" for ref in references)

@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from lightning_lora.errors import UserError
+from lightning_lora.errors import UserError, first_line
 from lightning_lora.tiny import resolve_tiny_spec
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16, "auto": "auto"}
@@ -48,7 +48,7 @@ def load_tokenizer(name_or_path: str, padding_side: str = "right"):
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)
     except (OSError, ValueError) as err:
-        raise BackboneError(f"Could not load a tokenizer from {name_or_path!r} ({_where(source)}): {_first_line(err)}") from err
+        raise BackboneError(f"Could not load a tokenizer from {name_or_path!r} ({_where(source)}): {first_line(err)}") from err
     if tokenizer.pad_token is None:
         if tokenizer.eos_token is None:
             raise BackboneError(f"Tokenizer {name_or_path!r} has neither a pad nor an EOS token; add a pad token to it.")
@@ -98,7 +98,7 @@ def _load(auto_class: Any, name_or_path: str, dtype: str, attn_implementation: s
     try:
         model = auto_class.from_pretrained(source, **options)
     except (OSError, ValueError) as err:
-        raise BackboneError(f"Could not load model {name_or_path!r} ({_where(source)}): {_first_line(err)}") from err
+        raise BackboneError(f"Could not load model {name_or_path!r} ({_where(source)}): {first_line(err)}") from err
     if pad_token_id is not None and getattr(model.config, "pad_token_id", None) is None:
         model.config.pad_token_id = pad_token_id
     return model
@@ -109,8 +109,3 @@ def _where(source: str) -> str:
     if Path(source).exists():
         return "model.model_name_or_path, a local folder"
     return "model.model_name_or_path, not a local folder, so a hub id"
-
-
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__

@@ -100,7 +100,8 @@ def check_checkpoint(checkpoint: dict[str, Any], expected: dict[str, Any]) -> No
     """Refuse a checkpoint whose base model, method or trainable keys differ from ``expected``, by name."""
     found = checkpoint.get(METADATA_KEY)
     if found is None:
-        raise CheckpointMismatchError("The checkpoint has no lightning_lora metadata block; it was not written by lightning_lora.")
+        raise CheckpointMismatchError("The checkpoint has no lightning_lora metadata block; "
+                                      "it was not written by lightning_lora.")
     base_found, base_expected = found["base_model"], expected["base_model"]
     for key in ("model_type", "num_parameters"):
         if base_found.get(key) != base_expected.get(key):
@@ -117,7 +118,8 @@ def check_checkpoint(checkpoint: dict[str, Any], expected: dict[str, Any]) -> No
         if theirs != ours:
             diffs = [f"model.{block}.{k}: checkpoint {theirs.get(k)!r} vs config {ours.get(k)!r}"
                      for k in sorted(set(theirs) | set(ours), key=str) if theirs.get(k) != ours.get(k)]
-            raise CheckpointMismatchError(f"The checkpoint's {title} settings differ from the config's: " + "; ".join(diffs) + ".")
+            raise CheckpointMismatchError(f"The checkpoint's {title} settings differ from the config's: "
+                                          + "; ".join(diffs) + ".")
     keys = set(checkpoint.get("state_dict", {}))
     wanted = set(expected["trainable_keys"])
     if keys != wanted:
@@ -127,7 +129,8 @@ def check_checkpoint(checkpoint: dict[str, Any], expected: dict[str, Any]) -> No
             detail.append(f"{len(missing)} missing (e.g. {missing[0]})")
         if unexpected:
             detail.append(f"{len(unexpected)} unexpected (e.g. {unexpected[0]})")
-        raise CheckpointMismatchError("The checkpoint's weights do not match the model's trainable parameters: " + ", ".join(detail) + ".")
+        raise CheckpointMismatchError("The checkpoint's weights do not match the model's trainable parameters: "
+                                      + ", ".join(detail) + ".")
 
 
 def _comparable(settings: dict[str, Any] | None) -> dict[str, Any]:

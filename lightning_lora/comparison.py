@@ -89,7 +89,8 @@ def plot_runs(rows: list[dict[str, Any]], output_dir: Path) -> list[Path]:
         for r in rows:
             points = r["scalars"].get(tag, [])
             if points:
-                ax.plot([s for s, _ in points], [v for _, v in points], label=r["name"], marker="o" if tag == "val/loss" else None,
+                ax.plot([s for s, _ in points], [v for _, v in points], label=r["name"],
+                        marker="o" if tag == "val/loss" else None,
                         markersize=3)
         ax.set_title(tag)
         ax.set_xlabel("step")
@@ -104,7 +105,8 @@ def plot_runs(rows: list[dict[str, Any]], output_dir: Path) -> list[Path]:
         fig, ax = plt.subplots(figsize=(6, 4))
         for r in metric_rows:
             points = r["scalars"][r["metric_name"]]
-            ax.plot([s for s, _ in points], [v for _, v in points], marker="o", markersize=3, label=f"{r['name']} ({r['metric_name']})")
+            ax.plot([s for s, _ in points], [v for _, v in points], marker="o", markersize=3,
+                    label=f"{r['name']} ({r['metric_name']})")
         ax.set_xlabel("step")
         ax.set_title("task metric per checkpoint / validation")
         ax.legend(fontsize=7)

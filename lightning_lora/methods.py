@@ -24,7 +24,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from lightning_lora.errors import UserError
+from lightning_lora.errors import UserError, first_line
 
 METHODS = ("lora", "dora", "qlora", "ia3", "full", "bitfit", "peft", "none")
 #: Methods configured by ``model.lora``.
@@ -232,7 +232,7 @@ def _peft_model(model: nn.Module, config: Any, method: str) -> nn.Module:
     try:
         return get_peft_model(model, config)
     except (ValueError, TypeError, NotImplementedError) as err:
-        raise MethodError(f"model.method {method!r} cannot be applied to {type(model).__name__}: {_first_line(err)}") from err
+        raise MethodError(f"model.method {method!r} cannot be applied to {type(model).__name__}: {first_line(err)}") from err
 
 
 def apply_lora(model: nn.Module, lora: LoraArgs, task_type: str = "CAUSAL_LM", method: str = "lora") -> nn.Module:
@@ -304,10 +304,10 @@ def peft_config_from_dict(options: dict[str, Any], task_type: str = "CAUSAL_LM")
         return get_peft_config(options)
     except TypeError as err:
         bad = re.search(r"unexpected keyword argument '([^']+)'", str(err))
-        what = f"has no option {bad.group(1)!r}" if bad else f"rejects these options: {_first_line(err)}"
+        what = f"has no option {bad.group(1)!r}" if bad else f"rejects these options: {first_line(err)}"
         raise MethodError(f"model.peft_config: {options['peft_type']} {what}.") from err
     except ValueError as err:
-        raise MethodError(f"model.peft_config: {_first_line(err)}") from err
+        raise MethodError(f"model.peft_config: {first_line(err)}") from err
 
 
 def apply_peft_config(model: nn.Module, options: dict[str, Any], task_type: str = "CAUSAL_LM") -> nn.Module:
@@ -417,8 +417,3 @@ def method_metadata(method: str, lora: LoraArgs | None, ia3: IA3Args | None = No
         "ia3": asdict(ia3 or IA3Args()) if method == "ia3" else None,
         "peft_config": dict(peft_config) if method == "peft" and peft_config is not None else None,
     }
-
-
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__

@@ -14,8 +14,13 @@ import string
 from typing import Any, Sequence
 
 from torchmetrics import MetricCollection
-from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix, MulticlassF1Score
-from torchmetrics.classification import MulticlassPrecision, MulticlassRecall
+from torchmetrics.classification import (
+    MulticlassAccuracy,
+    MulticlassConfusionMatrix,
+    MulticlassF1Score,
+    MulticlassPrecision,
+    MulticlassRecall,
+)
 
 METEOR_UNAVAILABLE = ("not computed: METEOR needs NLTK with its WordNet data, which is not installed here "
                       "and cannot be downloaded offline")

@@ -95,7 +95,8 @@ class LightningLoraCLI(ConfigOverCheckpointCLI):
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand] if self.subcommand else self.config
         if config.eval_every_n_steps < 1:
-            raise UserError(f"--eval_every_n_steps must be a positive number of optimizer steps, got {config.eval_every_n_steps}.")
+            raise UserError("--eval_every_n_steps must be a positive number of optimizer steps, "
+                            f"got {config.eval_every_n_steps}.")
         if config.trainer.get("use_distributed_sampler"):
             raise UserError("trainer.use_distributed_sampler must stay false: lightning_lora shards the training data "
                             "itself (an order that resumes exactly), and every process evaluates the whole validation set.")
@@ -178,7 +179,8 @@ def build_cli(args: list[str] | None = None, run: bool = True) -> LightningLoraC
     """Build (and by default run) the CLI; tests call this with a list of arguments."""
     return LightningLoraCLI(
         AdaptedModule, LightningDataModule, subclass_mode_model=True, subclass_mode_data=True,
-        parser_class=OneLineErrorParser, save_config_callback=SaveConfigToRun, save_config_kwargs={"overwrite": True}, auto_configure_optimizers=False,
+        parser_class=OneLineErrorParser, save_config_callback=SaveConfigToRun, save_config_kwargs={"overwrite": True},
+        auto_configure_optimizers=False,
         trainer_defaults={"check_val_every_n_epoch": None, "log_every_n_steps": 20, "use_distributed_sampler": False,
                           "plugins": [{"class_path": "lightning_lora.checkpoint_io.AtomicCheckpointIO"}]},
         args=args, run=run, parser_kwargs={"default_env": False},

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from lightning_lora.benchmark.run_files import update_best
 from lightning_lora.__main__ import main
+from lightning_lora.benchmark.run_files import update_best
 from lightning_lora.training_cli import build_cli
 
 REPO = Path(__file__).resolve().parents[1]

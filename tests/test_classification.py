@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from lightning_lora.__main__ import main
-from lightning_lora.training_cli import build_cli
 from lightning_lora.data.classification import TextClassificationDataModule
 from lightning_lora.data.sources import DataError
+from lightning_lora.training_cli import build_cli
 
 REPO = Path(__file__).resolve().parents[1]
 QUICK = ["--config", str(REPO / "configs" / "quickstart-classification.yaml"), "--trainer.enable_progress_bar", "false",
@@ -83,7 +83,7 @@ def test_accuracy_rises_above_chance_and_report_compares_base_with_tuned(in_tmp,
     capsys.readouterr()
     assert main(["report", "--base", str(runs / "version_1"), "--tuned", str(runs / "version_2")]) == 0
     table = capsys.readouterr().out
-    line = next(l for l in table.splitlines() if l.startswith("| val/accuracy |"))
+    line = next(row for row in table.splitlines() if row.startswith("| val/accuracy |"))
     b, t, d = (float(x) for x in line.strip("|").split("|")[1:])
     assert t - b == pytest.approx(d, abs=1e-3) and d > 0.2
     assert (runs / "version_2" / "report.md").read_text().strip() in table

@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -106,7 +105,8 @@ def test_interrupt_mid_epoch_then_resume_logs_the_same_train_loss_bit_for_bit(tm
     assert sorted(after) == list(range(saved_step, 13))  # logged at the step index before each optimizer step
     assert {s: after[s] for s in after} == {s: reference[s] for s in after}  # exact float equality
     # The final adapters are identical too.
-    final = [torch.load(d / "checkpoints" / "quickstart" / "last.ckpt", weights_only=False)["state_dict"] for d in (whole, broken)]
+    final = [torch.load(d / "checkpoints" / "quickstart" / "last.ckpt", weights_only=False)["state_dict"]
+             for d in (whole, broken)]
     assert final[0].keys() == final[1].keys()
     for key in final[0]:
         assert torch.equal(final[0][key], final[1][key]), key

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from lightning_lora.data.collate import IGNORE_INDEX, first_fit_decreasing, pack_batch, pad_sequences
 from lightning_lora.data.code import CodeSFTDataModule
+from lightning_lora.data.collate import IGNORE_INDEX, first_fit_decreasing, pack_batch, pad_sequences
 from lightning_lora.data.sampling import TrainingBatchSampler
 from lightning_lora.data.sources import DataError
 from lightning_lora.methods import LoraArgs
@@ -232,7 +232,8 @@ def test_pack_is_refused_where_packed_samples_would_see_each_other(tmp_path, tin
     OPTForCausalLM(config).save_pretrained(opt)
     tokenizer.save_pretrained(opt)
     monkeypatch.chdir(tmp_path)
-    quick = ["fit", "--config", str(REPO / "configs" / "quickstart.yaml"), "--trainer.max_steps", "1", "--trainer.callbacks", "[]"]
+    quick = ["fit", "--config", str(REPO / "configs" / "quickstart.yaml"), "--trainer.max_steps", "1",
+             "--trainer.callbacks", "[]"]
     assert main([*quick, "--run_name", "opt", "--model.model_name_or_path", str(opt),
                  "--model.lora.target_modules", "[q_proj,v_proj]"]) == 2
     assert "error: data.pack: with model type 'opt'" in capsys.readouterr().err

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from lightning_lora.checkpoint_io import AtomicCheckpointIO
 from lightning_lora.__main__ import main
+from lightning_lora.checkpoint_io import AtomicCheckpointIO
 from lightning_lora.training_cli import build_cli
 
 REPO = Path(__file__).resolve().parents[1]

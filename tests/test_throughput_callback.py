@@ -9,10 +9,15 @@ import pytest
 import torch
 from lightning.pytorch.loggers import Logger
 
-from lightning_lora.callbacks.throughput import (FlopCounts, TokenThroughput, batch_counts, flop_counts, gpu_peak_flops,
-                                                 measured_cpu_peak_flops)
-from lightning_lora.data.collate import IGNORE_INDEX
-from lightning_lora.data.collate import pack_batch
+from lightning_lora.callbacks.throughput import (
+    FlopCounts,
+    TokenThroughput,
+    batch_counts,
+    flop_counts,
+    gpu_peak_flops,
+    measured_cpu_peak_flops,
+)
+from lightning_lora.data.collate import IGNORE_INDEX, pack_batch
 
 
 def _hand_model():

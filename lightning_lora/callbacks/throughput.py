@@ -188,7 +188,8 @@ class TokenThroughput(L.Callback):
         if self._start is None:
             self._start = time.perf_counter()
 
-    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int) -> None:
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
+                           batch_idx: int) -> None:
         tokens, targets, squared = batch_counts(batch)
         self._tokens += tokens
         self._targets += targets

@@ -19,9 +19,10 @@ from torch.utils.data import DataLoader
 from lightning_lora.backbone import load_tokenizer
 from lightning_lora.data.collate import IGNORE_INDEX, pack_batch, pad_batch
 from lightning_lora.data.sampling import TrainingBatchSampler
-from lightning_lora.lightning_internals import batches_done
 from lightning_lora.data.sources import DataError, check_max_samples, load_source, looks_like_missing_file
+from lightning_lora.lightning_internals import batches_done
 from lightning_lora.prompting import build_completion, build_prompt, has_chat_template
+
 
 class BaseDataModule(L.LightningDataModule):
     """Loads, validates, splits and tokenizes a dataset; batches are padded to the longest sample.

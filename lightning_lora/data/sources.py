@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from lightning_lora.errors import UserError
+from lightning_lora.errors import UserError, first_line
 from lightning_lora.tiny import default_cache_dir
 
 #: Split names in the wild, mapped to the three we use.
@@ -79,7 +79,7 @@ def _load_raw(path: str, config_name: str | None) -> Any:
     except DataError:
         raise
     except Exception as err:  # datasets raises many types; the user needs one sentence
-        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        first = first_line(err)
         raise DataError(f"Could not load data.path {path!r}: {first}") from err
 
 
@@ -116,7 +116,7 @@ def _unparsable_file(path: str, local: Path, err: BaseException) -> str:
     cause: BaseException | None = err
     while cause is not None and type(cause).__name__ == "DatasetGenerationError":
         cause = cause.__cause__ or cause.__context__
-    detail = (str(cause or err).strip().splitlines() or [type(cause or err).__name__])[0]
+    detail = first_line(cause or err)
     return f"Could not read data file {path} (data.path) as {_FORMATS.get(suffix, suffix)}: {detail}"
 
 

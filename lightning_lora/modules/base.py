@@ -16,8 +16,15 @@ from lightning.pytorch.utilities import rank_zero_info
 from lightning_lora.checkpoints import METADATA_KEY, check_checkpoint
 from lightning_lora.errors import UserError
 from lightning_lora.lightning_internals import has_trainer
-from lightning_lora.methods import (IA3Args, LoraArgs, apply_method, check_method_available, method_metadata,
-                                    parameter_report, peft_config_from_dict)
+from lightning_lora.methods import (
+    IA3Args,
+    LoraArgs,
+    apply_method,
+    check_method_available,
+    method_metadata,
+    parameter_report,
+    peft_config_from_dict,
+)
 
 SCHEDULERS = ("cosine", "linear", "constant")
 

@@ -9,9 +9,9 @@ import torch
 from torchmetrics import MeanMetric
 
 from lightning_lora.backbone import load_causal_lm, load_tokenizer, resolve_dtype
-from lightning_lora.methods import quantization_config
 from lightning_lora.data.collate import IGNORE_INDEX
 from lightning_lora.errors import UserError
+from lightning_lora.methods import quantization_config
 from lightning_lora.modules.base import AdaptedModule
 
 #: Architectures whose causal-LM logits are exactly ``lm_head(last_hidden_state)`` and whose loss is
@@ -137,7 +137,8 @@ class CausalLMModule(AdaptedModule):
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         loss, tokens = self._loss(batch)
         if not torch.isfinite(loss):
-            raise FloatingPointError(f"Non-finite training loss ({loss.item()}) at global step {self.global_step}, batch {batch_idx}.")
+            raise FloatingPointError(f"Non-finite training loss ({loss.item()}) at global step {self.global_step}, "
+                                     f"batch {batch_idx}.")
         self.train_loss.update(loss.detach(), weight=tokens)
         return loss * self.token_share(tokens)
 

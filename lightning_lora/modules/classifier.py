@@ -56,7 +56,8 @@ class SequenceClassifierModule(AdaptedModule):
         logits = self(batch["input_ids"], batch["attention_mask"])
         loss = F.cross_entropy(logits.float(), batch["labels"])
         if not torch.isfinite(loss):
-            raise FloatingPointError(f"Non-finite training loss ({loss.item()}) at global step {self.global_step}, batch {batch_idx}.")
+            raise FloatingPointError(f"Non-finite training loss ({loss.item()}) at global step {self.global_step}, "
+                                     f"batch {batch_idx}.")
         self.train_loss.update(loss.detach(), weight=batch["labels"].numel())
         return loss
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from lightning_lora.data.collate import IGNORE_INDEX
 from lightning_lora.data.code import CodeSFTDataModule
+from lightning_lora.data.collate import IGNORE_INDEX
 from lightning_lora.data.sources import DataError
 
 
