@@ -190,4 +190,27 @@ def build_cli(args: list[str] | None = None, run: bool = True) -> LightningLoraC
 def build_from_config(config: str | Path) -> LightningLoraCLI:
     """The model, data module and trainer a training config describes, built without running anything and
     without a logger (``benchmark --config`` and ``export`` score or write that model)."""
-    return build_cli(["--config", str(config), "--trainer.logger", "false"], run=False)
+    return build_cli(["--config", saved_config_text(Path(config)), "--trainer.logger", "false"], run=False)
+
+
+def saved_config_text(config: Path) -> str:
+    """A run folder's ``config.yaml`` as YAML text, upgraded where an earlier version wrote it differently.
+
+    Before the benchmark settings became one schema, ``BenchmarkCallback`` took them flat
+    (``init_args: {problems: ..., n: ...}``); they now sit under ``init_args.settings``.
+    """
+    import yaml
+
+    text = config.read_text()
+    data = yaml.safe_load(text)
+    callbacks = (data.get("trainer") or {}).get("callbacks") if isinstance(data, dict) else None
+    upgraded = False
+    for callback in callbacks if isinstance(callbacks, list) else []:
+        init_args = callback.get("init_args") if isinstance(callback, dict) else None
+        if str(callback.get("class_path", "") if isinstance(callback, dict) else "").endswith(".BenchmarkCallback") \
+                and isinstance(init_args, dict) and "settings" not in init_args:
+            wait = {k: init_args.pop(k) for k in ("wait_timeout_s",) if k in init_args}
+            settings = {k: v for k, v in init_args.items() if v is not None}  # unset then, the defaults now
+            callback["init_args"] = {"settings": settings, **wait}
+            upgraded = True
+    return yaml.safe_dump(data, sort_keys=False) if upgraded else text

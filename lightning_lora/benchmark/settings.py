@@ -84,6 +84,8 @@ class BenchmarkSettings:
         if self.temperature == 0 and self.n > 1:
             raise UserError("benchmark settings: n > 1 samples per problem need temperature > 0 "
                             "(greedy decoding repeats itself).")
+        if not self.k:
+            raise UserError(f"benchmark settings: k must list at least one pass@k value, got {self.k!r}.")
         if self.max_problems is not None and self.max_problems < 1:
             raise UserError(f"benchmark settings: max_problems must be at least 1, got {self.max_problems}.")
         for name, allowed in (("test_mode", TEST_MODES), ("prompt_style", PROMPT_STYLES), ("isolation", ISOLATIONS)):
