@@ -27,7 +27,8 @@ KILL_AT = 8  # after 8 optimizer steps (epoch 1, third batch); the last periodic
 
 
 def _fit(cwd: Path, *extra: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO / "tests" / "helpers")}
+    # This checkout's package first, whatever else is installed, and the test's killer callbacks.
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "tests" / "helpers")])}
     return subprocess.run([sys.executable, "-m", "lightning_lora", "fit", *ARGS, *extra], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=600)
 
