@@ -315,3 +315,37 @@ def test_num_proc_tokenizes_the_same(tiny_qwen2, tmp_path):
     one, two = module(tiny_qwen2, path, max_length=64), module(tiny_qwen2, path, max_length=64, num_proc=2)
     assert one.splits["train"]["input_ids"] == two.splits["train"]["input_ids"]
     assert one.splits["train"]["labels"] == two.splits["train"]["labels"]
+
+
+# -- through the command line -------------------------------------------------------------------------
+REPO = Path(__file__).resolve().parents[2]
+CHAT = ["--config", str(REPO / "configs" / "quickstart-chat.yaml"), "--trainer.enable_progress_bar", "false",
+        "--trainer.enable_model_summary", "false"]
+
+
+@pytest.mark.parametrize("shape", ["messages", "sharegpt", "alpaca"])
+def test_each_shape_trains_through_the_cli(shape, in_tmp, capsys):
+    from lightning_lora.cli import main
+    from lightning_lora.data.synthetic import chat_rows
+
+    path = write(in_tmp / f"{shape}.jsonl", chat_rows(num_train=32, num_valid=8, shape=shape))
+    assert main(["fit", *CHAT, "--data.path", str(path), "--run_name", shape, "--trainer.max_steps", "4",
+                 "--data.batch_size", "8", "--eval_every_n_steps", "4", "--checkpoint.every_n_train_steps", "4"]) == 0
+    assert f"holds {shape} rows" in capsys.readouterr().out
+    assert (in_tmp / "checkpoints" / shape / "step000004.ckpt").is_file()
+
+
+def test_a_bad_row_stops_the_cli_with_one_line_before_any_model_loads(in_tmp, capsys, monkeypatch):
+    from lightning_lora.cli import main
+
+    def no_model(*args, **kwargs):
+        raise AssertionError("model weights loaded before the data was checked")
+
+    monkeypatch.setattr("lightning_lora.modules.causal_lm.load_causal_lm", no_model)
+    write(in_tmp / "chat.jsonl", [GOOD] * 3 + [{"messages": [{"role": "user", "content": "a"},
+                                                             {"role": "tool", "content": "b"}]}])
+    assert main(["fit", *CHAT, "--data.path", "chat.jsonl"]) == 2
+    err = capsys.readouterr().err
+    assert [line for line in err.splitlines() if line.startswith("error:")] == [
+        "error: chat.jsonl line 4: turn 2 has unknown role 'tool'; expected one of system, user, assistant."], err
+    assert "Traceback" not in err
