@@ -317,6 +317,15 @@ def test_num_proc_tokenizes_the_same(tiny_qwen2, tmp_path):
     assert one.splits["train"]["labels"] == two.splits["train"]["labels"]
 
 
+
+def test_a_resumed_loader_continues_with_the_next_unseen_packed_length_grouped_batch(tiny_qwen2, tmp_path):
+    rows = [{"messages": conversation(PAIRS[: 1 + i % 3], SYSTEM if i % 2 else None)} for i in range(40)]
+    dm = module(tiny_qwen2, write(tmp_path / "d.jsonl", rows), batch_size=4, pack=True, group_by_length=True)
+    whole = [(batch["idx"].tolist(), batch["labels"].tolist()) for batch in dm.train_dataloader()]
+    loader = dm.train_dataloader()
+    loader.load_state_dict({"epoch": 0, "batches_done": 3, **dm._layout()})
+    assert [(batch["idx"].tolist(), batch["labels"].tolist()) for batch in loader] == whole[3:]
+
 # -- through the command line -------------------------------------------------------------------------
 REPO = Path(__file__).resolve().parents[2]
 CHAT = ["--config", str(REPO / "configs" / "quickstart-chat.yaml"), "--trainer.enable_progress_bar", "false",
