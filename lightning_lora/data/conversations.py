@@ -53,7 +53,7 @@ def to_messages(row: dict[str, Any], shape: str, system_prompt: str | None = Non
     if not all(row.get(f) is not None for f in SHAPE_FIELDS[shape]):
         other = shape_of(row)
         has = ", ".join(k for k, v in row.items() if v is not None) or "nothing"
-        raise ConversationError(f"is a {other} row, not a {shape} row like the rest" if other else
+        raise ConversationError(f"has the {other} shape, not the {shape} shape of the rest" if other else
                                 f"has no {' / '.join(repr(f) for f in SHAPE_FIELDS[shape])} like the rest "
                                 f"(it has: {has})")
     if shape == "alpaca":
