@@ -68,7 +68,10 @@ def assistant_spans(tokenizer: Any, messages: list[Message]) -> tuple[str, list[
                 f"The chat template of {getattr(tokenizer, 'name_or_path', 'the tokenizer')} renders earlier turns "
                 "differently once later turns follow, so the assistant's tokens cannot be told apart; set "
                 "data.chat_template to a template whose renderings of a conversation's prefixes are prefixes of it.")
-        spans.append((len(head), _reply_end(turn, len(head), message["content"])))
+        # The reply starts where its text does: a template without a generation prompt leaves the role header after `head`.
+        start = turn.find(message["content"].strip(), len(head))
+        start = len(head) if start < 0 else start
+        spans.append((start, _reply_end(turn, start, message["content"])))
     return full, spans
 
 

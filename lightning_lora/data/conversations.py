@@ -48,7 +48,7 @@ def to_messages(row: dict[str, Any], shape: str, system_prompt: str | None = Non
     """The row as checked chat messages; ``system_prompt`` opens a conversation that has no system turn.
 
     Raises :class:`ConversationError` for a row of another shape, an unknown role, empty content, or
-    turns that do not alternate.
+    turns that do not alternate. An empty opening system turn is left out.
     """
     if not all(row.get(f) is not None for f in SHAPE_FIELDS[shape]):
         other = shape_of(row)
@@ -63,6 +63,8 @@ def to_messages(row: dict[str, Any], shape: str, system_prompt: str | None = Non
         if not isinstance(turns, list) or not turns:
             raise ConversationError(f"field {SHAPE_FIELDS[shape][0]!r} must be a non-empty list of turns, got {turns!r}")
         messages = [_message(turn, shape, number) for number, turn in enumerate(turns, start=1)]
+        if messages[0]["role"] == "system" and not messages[0]["content"].strip():
+            messages = messages[1:]  # an empty system turn is no system turn (common in ShareGPT exports)
     if system_prompt and messages[0]["role"] != "system":
         messages.insert(0, {"role": "system", "content": system_prompt})
     check_alternation(messages)
@@ -78,7 +80,10 @@ def _message(turn: Any, shape: str, number: int) -> Message:
     if role is None:
         known = ROLES if shape == "messages" else tuple(SHAREGPT_ROLES)
         raise ConversationError(f"turn {number} has unknown {role_key} {speaker!r}; expected one of {', '.join(known)}")
-    return {"role": role, "content": _text(turn.get(content_key), f"turn {number} ({role}) {content_key}")}
+    content = turn.get(content_key)
+    if role == "system" and number == 1 and isinstance(content, str):
+        return {"role": role, "content": content}
+    return {"role": role, "content": _text(content, f"turn {number} ({role}) {content_key}")}
 
 
 def _alpaca(row: dict[str, Any]) -> list[Message]:

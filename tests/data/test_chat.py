@@ -295,6 +295,17 @@ def test_a_template_that_rewrites_earlier_turns_is_refused(tiny_qwen2, tmp_path)
         module(tiny_qwen2, write(tmp_path / "d.jsonl", [{"messages": conversation(PAIRS[:2])}] * 4), chat_template=rewriting)
 
 
+def test_a_template_without_a_generation_prompt_still_masks_the_role_headers(tiny_qwen2, tmp_path):
+    no_prompt = "{% for m in messages %}### {{ m['role'] }}:\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
+    dm = module(tiny_qwen2, write(tmp_path / "d.jsonl", [{"messages": conversation(PAIRS[:2])}] * 4), chat_template=no_prompt)
+    assert target_runs(dm, dm.splits["train"][0]) == [PAIRS[0][1] + "<|im_end|>", PAIRS[1][1] + "<|im_end|>"]
+
+
+def test_an_empty_opening_system_turn_is_left_out(tiny_qwen2, tmp_path):
+    rows = [{"conversations": [{"from": "system", "value": ""}, {"from": "human", "value": "Hi"}, {"from": "gpt", "value": "Hello"}]}] * 4
+    dm = module(tiny_qwen2, write(tmp_path / "d.jsonl", rows))
+    assert dm.tokenizer.decode(dm.splits["train"][0]["input_ids"]).startswith("<|im_start|>user\nHi")
+
 def test_packing_keeps_each_conversations_targets(tiny_qwen2, tmp_path):
     from lightning_lora.data.packing import pack_batch
 
