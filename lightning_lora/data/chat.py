@@ -229,7 +229,11 @@ class ChatSFTDataModule(BaseDataModule):
     # -- tokenizing -----------------------------------------------------------------------------
     def tokenize_row(self, row: dict[str, Any]) -> dict[str, Any]:
         messages = to_messages(row, self.shape, self.system_prompt)
-        ids, labels, dropped, cut = fit_conversation(self.tokenizer, messages, self.max_length)
+        try:
+            ids, labels, dropped, cut = fit_conversation(self.tokenizer, messages, self.max_length)
+        except ConversationError as err:  # rows were checked before; the template itself refuses one
+            turns = ", ".join(m["role"] for m in messages)
+            raise DataError(f"{self.path}: a conversation ({turns}) cannot be rendered: {err}.") from None
         return {"input_ids": ids, "labels": labels, "turns_dropped": dropped, "cut": int(cut)}
 
     def _tokenize(self, split: str, dataset: Any) -> Any:

@@ -295,6 +295,13 @@ def test_a_template_that_rewrites_earlier_turns_is_refused(tiny_qwen2, tmp_path)
         module(tiny_qwen2, write(tmp_path / "d.jsonl", [{"messages": conversation(PAIRS[:2])}] * 4), chat_template=rewriting)
 
 
+def test_a_template_that_raises_on_a_conversation_is_one_line(tiny_qwen2, tmp_path):
+    no_system = ("{% if messages[0]['role'] == 'system' %}{{ raise_exception('System role not supported') }}{% endif %}"
+                 + SMOLLM2)
+    with pytest.raises(DataError, match=r"d\.jsonl: a conversation \(system, user, assistant\) cannot be rendered: "
+                                        r"the chat template refuses it: System role not supported\.$"):
+        module(tiny_qwen2, write(tmp_path / "d.jsonl", [{"messages": conversation(PAIRS[:1])}] * 4), chat_template=no_system)
+
 def test_a_template_without_a_generation_prompt_still_masks_the_role_headers(tiny_qwen2, tmp_path):
     no_prompt = "{% for m in messages %}### {{ m['role'] }}:\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
     dm = module(tiny_qwen2, write(tmp_path / "d.jsonl", [{"messages": conversation(PAIRS[:2])}] * 4), chat_template=no_prompt)
