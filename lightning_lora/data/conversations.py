@@ -65,7 +65,7 @@ def to_messages(row: dict[str, Any], shape: str, system_prompt: str | None = Non
         messages = [_message(turn, shape, number) for number, turn in enumerate(turns, start=1)]
         if messages[0]["role"] == "system" and not messages[0]["content"].strip():
             messages = messages[1:]  # an empty system turn is no system turn (common in ShareGPT exports)
-    if system_prompt and messages[0]["role"] != "system":
+    if system_prompt and (not messages or messages[0]["role"] != "system"):
         messages.insert(0, {"role": "system", "content": system_prompt})
     check_alternation(messages)
     return messages
@@ -76,7 +76,8 @@ def _message(turn: Any, shape: str, number: int) -> Message:
     if not isinstance(turn, dict):
         raise ConversationError(f"turn {number} is a {type(turn).__name__}, not an object with {role_key!r} and {content_key!r}")
     speaker = turn.get(role_key)
-    role = speaker if shape == "messages" and speaker in ROLES else SHAREGPT_ROLES.get(speaker) if shape == "sharegpt" else None
+    names = dict(zip(ROLES, ROLES)) if shape == "messages" else SHAREGPT_ROLES
+    role = names.get(speaker) if isinstance(speaker, str) else None
     if role is None:
         known = ROLES if shape == "messages" else tuple(SHAREGPT_ROLES)
         raise ConversationError(f"turn {number} has unknown {role_key} {speaker!r}; expected one of {', '.join(known)}")
@@ -109,5 +110,5 @@ def check_alternation(messages: list[Message]) -> None:
     body = roles[1:] if roles[:1] == ["system"] else roles
     expected = ["user", "assistant"] * (len(body) // 2)
     if not body or body != expected or len(body) % 2:
-        raise ConversationError(f"turns go {', '.join(roles)}; a conversation must be an optional system turn, then "
+        raise ConversationError(f"turns go {', '.join(roles) or '(none)'}; a conversation must be an optional system turn, then "
                                 "user and assistant turns alternating, starting with user and ending with assistant")
