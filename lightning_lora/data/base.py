@@ -57,6 +57,8 @@ class BaseDataModule(L.LightningDataModule):
 
     #: Fields every row must have; subclasses override.
     required_fields: tuple[str, ...] = ()
+    #: Processes for tokenizing (``datasets.map``); None tokenizes in this process.
+    num_proc: int | None = None
 
     def __init__(
         self,
@@ -177,10 +179,11 @@ class BaseDataModule(L.LightningDataModule):
         tokenized = dataset.map(
             lambda row, idx: {**self.tokenize_row(row), "idx": idx}, with_indices=True,
             remove_columns=dataset.column_names, new_fingerprint=self._cache_key(dataset), desc=f"Tokenizing {split}",
+            num_proc=self.num_proc,
         )
         before = len(tokenized)
         kept = tokenized.filter(self.has_target, new_fingerprint=self._cache_key(dataset) + "-kept-v2",
-                                desc=f"Dropping empty {split} samples")
+                                desc=f"Dropping empty {split} samples", num_proc=self.num_proc)
         self.dropped[split] = before - len(kept)
         if self.dropped[split]:
             print(f"[lightning_lora] {split}: dropped {self.dropped[split]} of {before} samples with no target "

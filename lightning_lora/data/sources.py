@@ -27,7 +27,7 @@ def _synthetic_file(name: str) -> Path:
     from lightning_lora.data import synthetic
 
     generators = {"code": synthetic.code_sft_rows, "classification": synthetic.classification_rows,
-                  "qa": synthetic.qa_rows}
+                  "qa": synthetic.qa_rows, "chat": synthetic.chat_rows}
     if name not in generators:
         raise DataError(f"data.path 'synthetic:{name}' is unknown; choose one of: "
                         + ", ".join(f"synthetic:{n}" for n in generators) + ".")
@@ -44,7 +44,8 @@ def looks_like_missing_file(path: str) -> bool:
     return path.startswith((".", "/", "~")) or Path(path).suffix.lower() in FILE_BUILDERS
 
 
-def _load_raw(path: str, config_name: str | None) -> Any:
+def load_raw(path: str, config_name: str | None) -> Any:
+    """``path`` loaded as a ``DatasetDict`` of the source's own splits (a local file is one ``train`` split)."""
     import datasets
 
     if path.startswith("synthetic:"):
@@ -128,14 +129,14 @@ def check_max_samples(max_samples: int | None) -> None:
 
 
 def load_source(path: str, config_name: str | None, split_field: str, val_fraction: float, seed: int,
-                use_splits: list[str] | None = None) -> dict[str, Any]:
+                use_splits: list[str] | None = None, raw: Any = None) -> dict[str, Any]:
     """Load ``path`` and return ``{"train": ds, "validation": ds[, "test": ds]}``.
 
     A dataset's own splits are used when it has them (only those named in ``use_splits``, if
     given); otherwise rows are split by ``split_field`` when that column exists; otherwise a seeded
-    ``val_fraction`` of the rows becomes validation.
+    ``val_fraction`` of the rows becomes validation. ``raw``: what :func:`load_raw` returned, if already loaded.
     """
-    raw = _load_raw(path, config_name)
+    raw = load_raw(path, config_name) if raw is None else raw
     if use_splits is not None:
         unknown = [name for name in use_splits if name not in raw]
         if unknown:

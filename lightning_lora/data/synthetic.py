@@ -81,6 +81,53 @@ def code_sft_rows(num_train: int = 480, num_valid: int = 48, num_test: int = 48,
     return rows
 
 
+#: Follow-up requests of the multi-turn chat data: the same program, another operation.
+FOLLOW_UPS: tuple[str, ...] = (
+    "Now print the {name} instead.",
+    "Change it so it prints their {name}.",
+    "Same input, but output the {name}.",
+)
+CHAT_SYSTEM_PROMPT = "You are a helpful coding assistant."
+
+
+def chat_rows(num_train: int = 480, num_valid: int = 48, seed: int = 0, shape: str = "messages",
+              max_turns: int = 3) -> list[dict]:
+    """Multi-turn conversations about the synthetic tasks, in one of the chat data shapes.
+
+    A conversation asks for one program, then (up to ``max_turns`` pairs in all) for the same
+    program with another operation; each reply is the program in a fenced block, so the model must
+    follow the latest request. Half the conversations open with a system turn. ``shape`` is
+    ``messages``, ``sharegpt`` or ``alpaca`` (single-turn: the first exchange, no system turn).
+    """
+    rng = random.Random(seed)
+    rows = []
+    for split, count in (("train", num_train), ("valid", num_valid)):
+        for _ in range(count):
+            op, prompt = _sample(rng, TRAIN_PHRASINGS)
+            messages = [{"role": "system", "content": CHAT_SYSTEM_PROMPT}] if rng.random() < 0.5 else []
+            for turn in range(1 if shape == "alpaca" else rng.randint(1, max_turns)):
+                if turn:
+                    op = rng.choice([o for o in OPERATIONS if o is not op])
+                    prompt = rng.choice(FOLLOW_UPS).format(name=rng.choice(op.names))
+                messages += [{"role": "user", "content": prompt},
+                             {"role": "assistant", "content": f"```python\n{solution_code(op)}```"}]
+            rows.append({**as_shape(messages, shape), "split": split})
+    return rows
+
+
+def as_shape(messages: list[dict], shape: str) -> dict:
+    """Chat messages as a row of ``shape``: ``messages``, ``sharegpt`` or ``alpaca`` (first exchange only)."""
+    if shape == "messages":
+        return {"messages": messages}
+    if shape == "sharegpt":
+        speaker = {"system": "system", "user": "human", "assistant": "gpt"}
+        return {"conversations": [{"from": speaker[m["role"]], "value": m["content"]} for m in messages]}
+    if shape == "alpaca":
+        user, reply = [m["content"] for m in messages if m["role"] != "system"][:2]
+        return {"instruction": user, "input": "", "output": reply}
+    raise ValueError(f"unknown shape {shape!r}")
+
+
 def benchmark_problems(num_problems: int = 24, tests_per_problem: int = 3, seed: int = 1) -> list[dict]:
     """Held-out stdin/stdout problems: ``task_id``, ``prompt``, ``tests`` [{input, output}]."""
     rng = random.Random(seed)
