@@ -36,8 +36,10 @@ from typing import Literal
 
 from lightning_lora.benchmark.cgroups import CGROUP_JOIN_FAILED, RunCgroup, probe_cgroup
 
-Status = Literal["passed", "wrong_answer", "runtime_error", "timeout", "memory", "syntax_error", "no_code"]
-STATUSES: tuple[str, ...] = ("passed", "wrong_answer", "runtime_error", "timeout", "memory", "syntax_error", "no_code")
+Status = Literal["passed", "wrong_answer", "runtime_error", "timeout", "memory", "syntax_error", "no_code", "forged"]
+#: "forged": the results channel of a function problem holds records its harness does not write.
+STATUSES: tuple[str, ...] = ("passed", "wrong_answer", "runtime_error", "timeout", "memory", "syntax_error", "no_code",
+                             "forged")
 Isolation = Literal["auto", "bubblewrap", "process-group"]
 
 _MARKER_ENV = "LL_SANDBOX_RUN"
@@ -411,7 +413,7 @@ def syntax_problem(code: str) -> str | None:
     return None
 
 
-def _failure_status(ex: Execution) -> tuple[Status, str]:
+def failure_status(ex: Execution) -> tuple[Status, str]:
     """Status of a run that did not end cleanly, or ("passed", "") when it exited 0."""
     tail = ex.stderr_tail
     if ex.oom_killed:  # before timeout: a program whose worker was OOM-killed often hangs afterwards
@@ -435,7 +437,7 @@ def run_stdio_test(code: str, test: dict[str, str], config: SandboxConfig | None
     if problem:
         return Execution(None, "", problem[-_STDERR_TAIL:], 0.0, False, False, False, "syntax_error", problem)
     ex = run_program(code, test["input"], config)
-    ex.status, ex.detail = _failure_status(ex)
+    ex.status, ex.detail = failure_status(ex)
     if ex.status == "passed" and not outputs_match(ex.stdout, test["output"]):
         ex.status, ex.detail = "wrong_answer", "output differs"
     return ex
@@ -460,7 +462,7 @@ def run_function_test(prompt: str, completion: str, test: str, entry_point: str,
         return Execution(None, "", problem[-_STDERR_TAIL:], 0.0, False, False, False, "syntax_error", problem)
     nonce = uuid.uuid4().hex
     ex = run_program(code, nonce, config)
-    ex.status, ex.detail = _failure_status(ex)
+    ex.status, ex.detail = failure_status(ex)
     if ex.status == "runtime_error" and "AssertionError" in ex.stderr_tail:
         ex.status, ex.detail = "wrong_answer", "assertion failed"
     elif ex.status == "passed" and ex.stdout.rsplit("\n", 1)[-1] != nonce:

@@ -14,13 +14,13 @@ from typing import Any, Sequence
 from tqdm import tqdm
 
 from lightning_lora.benchmark.extract import extract_code
+from lightning_lora.benchmark.function_verdicts import FORGEABLE, run_function_problem
 from lightning_lora.benchmark.passk import aggregate_pass_at_k
 from lightning_lora.benchmark.problems import Problem, ProblemSet, read_jsonl
 from lightning_lora.benchmark.sandbox import (
     STATUSES,
     SandboxConfig,
     isolation_level,
-    run_function_test,
     run_stdio_test,
 )
 
@@ -51,9 +51,9 @@ def read_samples(path: str | Path) -> list[dict[str, Any]]:
 def _score_sample(problem: Problem, completion: str, extract: bool, cfg: SandboxConfig) -> dict[str, Any]:
     """Run one sample on its problem's tests, stopping at the first failure."""
     if problem.kind == "function":
-        ex = run_function_test(problem.prompt, completion, problem.test or "", problem.entry_point or "", cfg)
+        ex, basis = run_function_problem(problem, completion, cfg)
         failing = None if ex.status == "passed" else 0
-        return {"status": ex.status, "first_failing_test": failing, "detail": ex.detail,
+        return {"status": ex.status, "first_failing_test": failing, "detail": ex.detail, "verdict": basis,
                 "stderr_tail": ex.stderr_tail, "wall_time_s": round(ex.wall_time_s, 4)}
     code = extract_code(completion) if extract else (completion if completion.strip() else None)
     if code is None:
