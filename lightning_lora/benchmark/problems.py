@@ -299,6 +299,11 @@ def load_livecodebench(
                 cases += _as_tests(decode_private_tests(row.get("private_test_cases") or ""))
         except (ValueError, TypeError) as e:
             raise ValueError(f"{source} row {i + 1} ({row['question_id']}): {e}") from None
+        for j, c in enumerate(cases):
+            missing = [k for k in ("input", "output") if not isinstance(c, dict) or k not in c]
+            if missing:
+                raise ValueError(f"{source} row {i + 1} ({row['question_id']}): test case {j + 1} has no "
+                                 f"{missing[0]!r}.")
         if any(c.get("testtype", "stdin") != "stdin" for c in cases):
             skipped["functional (LeetCode-style) tests"] += 1
             continue

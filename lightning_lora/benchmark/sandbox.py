@@ -31,6 +31,7 @@ import time
 import uuid
 import warnings
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Literal
 
@@ -394,14 +395,34 @@ def run_program(code: str, stdin: str = "", config: SandboxConfig | None = None)
 # ---------------------------------------------------------------------------------------- verdicts
 
 
-def normalize_output(text: str) -> str:
-    """Trailing whitespace of every line and trailing blank lines removed; line endings unified."""
-    return "\n".join(line.rstrip() for line in text.splitlines()).rstrip("\n")
+def output_lines(text: str) -> list[str]:
+    """The text without surrounding whitespace, split at newlines, each line stripped (inner blank lines kept)."""
+    return [line.strip() for line in text.strip().split("\n")]
+
+
+def _decimals(line: str) -> list[Decimal] | None:
+    try:
+        return [Decimal(token) for token in line.split()]
+    except (InvalidOperation, ValueError):
+        return None
 
 
 def outputs_match(got: str, expected: str) -> bool:
-    """Equal after :func:`normalize_output` on both sides."""
-    return normalize_output(got) == normalize_output(expected)
+    """LiveCodeBench's stdin/stdout rule: as many :func:`output_lines`, and each pair equal, or else both
+    whitespace-separated tokens that all parse as ``Decimal`` and are equal as numbers (``1.5`` = ``1.500000``)."""
+    got_lines, expected_lines = output_lines(got), output_lines(expected)
+    if len(got_lines) != len(expected_lines):
+        return False
+    for a, b in zip(got_lines, expected_lines):
+        if a == b:
+            continue
+        da, db = _decimals(a), _decimals(b)
+        try:
+            if da is None or db is None or da != db:
+                return False
+        except InvalidOperation:  # a signalling NaN compared
+            return False
+    return True
 
 
 def syntax_problem(code: str) -> str | None:
