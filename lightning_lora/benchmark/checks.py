@@ -287,11 +287,11 @@ def decompose(test: str, entry_point: str) -> Decomposition:
         return Decomposition([], reason="check() takes more than the candidate")
     rewriter = _Rewriter(cand)
     check.body = [rewriter.visit(stmt) for stmt in check.body]
-    if not rewriter.matches:
-        return Decomposition([], reason="no assert compares a call of the candidate")
     if any(_uses(stmt, cand) for stmt in check.body):
         return Decomposition([], reason="the candidate is used outside a comparable assert "
                                         "(its result feeds other code, or it is called in a non-assert statement)")
+    if not rewriter.matches:
+        return Decomposition([], reason="no assert compares a call of the candidate")
     if any(isinstance(n, ast.Assert) and _uses(n, entry_point) for n in ast.walk(check)):
         return Decomposition([], reason=f"an assert calls {entry_point} by name, not through the candidate")
     sites = [m.site for m in rewriter.matches]
