@@ -79,7 +79,7 @@ def candidate_program(prompt: str, completion: str, entry_point: str) -> str:
 
 def _lines(stdout: str) -> list[Any] | None:
     """Complete JSON lines of the results channel (a final unterminated line is dropped); None if any is not JSON."""
-    body = stdout.rsplit("\n", 1)[0] if not stdout.endswith("\n") else stdout
+    body = stdout[: stdout.rfind("\n") + 1]
     try:
         return [json.loads(line) for line in body.splitlines() if line]
     except (json.JSONDecodeError, RecursionError):

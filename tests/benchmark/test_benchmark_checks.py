@@ -125,6 +125,7 @@ PLAN = Plan([Site("==")], [Check(0, (1,), {}, 2), Check(0, (2,), {}, 3)])
         ('[0, "ok", ["i", "2"]]\nhello\n["end"]\n', 0, False, "forged"),
         ('[0, "ok", ["?", 3]]\n', 0, False, "forged"),
         ('[0, "ok", ["i", "2"]]\n[1, "ok", ["i", "3"]]\n["en', 1, False, "passed"),  # cut mid-line after the results
+        ('[0, "ok", ["s", "xxxxxxx', 1, False, "runtime_error"),  # cut mid-line (output limit): not a forged record
     ],
 )
 def test_judge_reads_only_what_the_harness_writes(stdout, returncode, timed_out, status) -> None:

@@ -47,6 +47,7 @@ def test_no_attack_is_recorded_as_passed(mode: str, test: str) -> None:
         assert status["reads_the_tests"] == "wrong_answer", details["reads_the_tests"]
     assert status["stdin_marker_then_exit"] == "runtime_error"
     assert status["sleeps_past_timeout"] == "timeout"
+    assert status["huge_result"] == "wrong_answer" and "output limit" in details["huge_result"]
     assert "got a T (only builtin data is compared)" in details["eq_always_true"]
     assert all(r["verdict"] == "trusted" for r in results["samples"])
     assert results["summary"]["verdicts"]["forgeable_samples"] == 0
