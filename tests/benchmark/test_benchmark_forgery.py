@@ -20,7 +20,7 @@ ISOLATIONS = {"bubblewrap": dict(isolation="bubblewrap"), "process-group": dict(
 def config(mode: str, **kw) -> sb.SandboxConfig:
     if mode == "bubblewrap" and not sb._use_bwrap(sb.SandboxConfig()):
         pytest.skip("bubblewrap is not installed or does not work here")
-    return sb.SandboxConfig(**{"timeout_s": 2.0, "memory_mb": 256, "output_limit_mb": 1, **ISOLATIONS[mode], **kw})
+    return sb.SandboxConfig(**{"timeout_s": 4.0, "memory_mb": 256, "output_limit_mb": 1, **ISOLATIONS[mode], **kw})
 
 
 def add_problem(test: str) -> Problem:
