@@ -25,8 +25,9 @@ from __future__ import annotations
 import ast
 import math
 import operator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 #: Builtins that may be applied to the candidate's result before comparing (on plain data, here).
 TRANSFORMS: dict[str, Callable[[Any], Any]] = {

@@ -13,7 +13,8 @@ candidate never sees.
 
 import os as _ll_os
 
-from lightning_lora.benchmark.plaindata import decode, encode, to_json  # sandbox: defined above (line removed)
+# In the sandbox this line is removed: plaindata's source comes first in the same program.
+from lightning_lora.benchmark.plaindata import decode, encode, to_json
 
 
 def _ll_channel():

@@ -8,13 +8,20 @@ from pathlib import Path
 
 import pytest
 from benchmark_helpers import cgroup_works
-from forgery_attacks import ATTACKS, CANONICAL, COMPUTED_TEST, PROMPT, STATIC_TEST, WRONG
+from forgery_attacks import (
+    ATTACKS,
+    CANONICAL,
+    COMPUTED_TEST,
+    PROMPT,
+    STATIC_TEST,
+    WRONG,
+)
 
 from lightning_lora.benchmark import sandbox as sb
 from lightning_lora.benchmark.problems import Problem, ProblemSet
 from lightning_lora.benchmark.scoring import evaluate
 
-ISOLATIONS = {"bubblewrap": dict(isolation="bubblewrap"), "process-group": dict(isolation="process-group")}
+ISOLATIONS = {"bubblewrap": {"isolation": "bubblewrap"}, "process-group": {"isolation": "process-group"}}
 
 
 def config(mode: str, **kw) -> sb.SandboxConfig:
