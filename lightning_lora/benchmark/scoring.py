@@ -14,19 +14,27 @@ from typing import Any, Sequence
 from tqdm import tqdm
 
 from lightning_lora.benchmark.extract import extract_code
+from lightning_lora.benchmark.function_verdicts import FORGEABLE, run_function_problem
 from lightning_lora.benchmark.passk import aggregate_pass_at_k
 from lightning_lora.benchmark.problems import Problem, ProblemSet, read_jsonl
 from lightning_lora.benchmark.sandbox import (
     STATUSES,
     SandboxConfig,
     isolation_level,
-    run_function_test,
     run_stdio_test,
 )
 
 SEED_CONVENTION_NOTE = (
     "The seed study's denominator: problems whose every sample had no code (or that have no sample) are "
     "left out. Test mode as in summary.test_mode (the seed used public tests only: test_mode='public')."
+)
+
+
+VERDICT_NOTE = (
+    "stdin problems: the program's output is compared here with the expected output, which never enters the "
+    "sandbox. Function problems: the candidate runs on the test's arguments alone and its results (plain "
+    "builtin data) are compared here; 'forgeable' counts verdicts of problems whose check() could not be "
+    "decomposed, so ran beside the candidate, where a hostile program can fake a pass."
 )
 
 
@@ -45,15 +53,17 @@ def read_samples(path: str | Path) -> list[dict[str, Any]]:
         if not isinstance(obj.get("completion"), str):
             raise ValueError(f"{path} line {lineno}: field 'completion' is missing or not a string.")
         samples.append(obj)
+    if not samples:
+        raise ValueError(f"Samples file {path} holds no samples.")
     return samples
 
 
 def _score_sample(problem: Problem, completion: str, extract: bool, cfg: SandboxConfig) -> dict[str, Any]:
     """Run one sample on its problem's tests, stopping at the first failure."""
     if problem.kind == "function":
-        ex = run_function_test(problem.prompt, completion, problem.test or "", problem.entry_point or "", cfg)
+        ex, basis = run_function_problem(problem, completion, cfg)
         failing = None if ex.status == "passed" else 0
-        return {"status": ex.status, "first_failing_test": failing, "detail": ex.detail,
+        return {"status": ex.status, "first_failing_test": failing, "detail": ex.detail, "verdict": basis,
                 "stderr_tail": ex.stderr_tail, "wall_time_s": round(ex.wall_time_s, 4)}
     code = extract_code(completion) if extract else (completion if completion.strip() else None)
     if code is None:
@@ -68,6 +78,16 @@ def _score_sample(problem: Problem, completion: str, extract: bool, cfg: Sandbox
                     "stderr_tail": ex.stderr_tail, "wall_time_s": round(wall, 4)}
     return {"status": "passed", "first_failing_test": None, "detail": "", "stderr_tail": "",
             "wall_time_s": round(wall, 4)}
+
+
+def _verdict_basis(problems: Sequence[Problem], records: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """What the verdicts rest on; forgeable ones (check() run beside the candidate) are counted."""
+    forgeable = [r for r in records if r.get("verdict") == FORGEABLE]
+    return {
+        "forgeable_samples": len(forgeable),
+        "forgeable_problems": len({r["task_id"] for r in forgeable}),
+        "note": VERDICT_NOTE,
+    }
 
 
 def evaluate(
@@ -105,6 +125,8 @@ def evaluate(
     by_id = {p.task_id: p for p in problem_list}
     if len(by_id) != len(problem_list):
         raise ValueError("Problem task_ids must be unique.")
+    if not samples:
+        raise ValueError("No samples to score (a pass@k over no sample would read as 0).")
     per_task: dict[str, list[int]] = defaultdict(list)
     for i, s in enumerate(samples):
         if s.get("task_id") not in by_id:
@@ -152,6 +174,7 @@ def evaluate(
         "problems_passed": sum(r["passed"] for r in problem_records),
         "problems_without_samples": sum(r["n"] == 0 for r in problem_records),
         "counts_by_status": {s: by_status.get(s, 0) for s in STATUSES},
+        "verdicts": _verdict_basis(problem_list, sample_records),
         "problem_set": ps.name if ps else "custom",
         "test_mode": ps.test_mode if ps else "all",
         "filters": ps.filters if ps else {},

@@ -26,6 +26,18 @@ BROKEN = [
 ]
 
 
+#: Operator and constant swaps; a task's mutant applies the first one its canonical solution contains.
+MUTATIONS = [(" + ", " - "), (" < ", " <= "), (" > ", " >= "), (" == ", " != "), ("[1:]", "[2:]"), (" 1", " 2"),
+             ("True", "False"), ("return ", "return not ")]
+
+
+def mutated(problem: Problem) -> str:
+    """The canonical solution with one small change (often, not always, a wrong program)."""
+    solution = problem.metadata["canonical_solution"]
+    old, new = next(((a, b) for a, b in MUTATIONS if a in solution), ("return ", "return None and "))
+    return solution.replace(old, new, 1)
+
+
 def mixed(i: int, problem: Problem) -> str:
     return problem.metadata["canonical_solution"] if i % 2 == 0 else BROKEN[(i // 2) % len(BROKEN)]
 
@@ -45,6 +57,8 @@ def reference_executes() -> None:
 def verdicts(completions: list[str]) -> list[bool]:
     samples = [{"task_id": p.task_id, "completion": c} for p, c in zip(SUBSET, completions)]
     results = evaluate(SUBSET, samples, timeout_s=5.0, workers=2, progress=False)
+    # Only HumanEval/32 (its check feeds the result to poly(), a property) falls back to check() in the sandbox.
+    assert {r["task_id"] for r in results["samples"] if r.get("verdict") == "forgeable"} <= {"HumanEval/32"}
     return [r["status"] == "passed" for r in results["samples"]]
 
 
@@ -66,3 +80,11 @@ def test_mixed_completions_match_reference() -> None:
     theirs = [reference(p, c) for p, c in zip(SUBSET, completions)]
     assert ours == theirs
     assert 0 < sum(ours) < len(ours)  # both outcomes present, so agreement is not trivial
+
+
+def test_mutated_solutions_match_reference() -> None:
+    completions = [mutated(p) for p in SUBSET]
+    ours = verdicts(completions)
+    theirs = [reference(p, c) for p, c in zip(SUBSET, completions)]
+    assert ours == theirs
+    assert 0 < sum(ours) < len(ours)

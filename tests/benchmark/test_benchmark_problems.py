@@ -141,3 +141,11 @@ def test_humaneval_from_package_data() -> None:
     assert first.task_id == "HumanEval/0" and first.kind == "function"
     assert first.entry_point == "has_close_elements" and "def check(candidate)" in first.test
     assert "canonical_solution" in first.metadata
+
+
+def test_livecodebench_test_case_without_input_is_one_line_naming_the_row(tmp_path: Path) -> None:
+    bad = {**lcb_row("abc999_z", "2024-09-01"), "public_test_cases": json.dumps([{"output": "1\n", "testtype": "stdin"}])}
+    path = write_jsonl(tmp_path / "rows.jsonl", [lcb_row("abc999_a", "2024-09-01"), bad])
+    with pytest.raises(ValueError, match=re.escape("row 2 (abc999_z): test case 1 has no 'input'")) as e:
+        load_livecodebench(path)
+    assert "\n" not in str(e.value)

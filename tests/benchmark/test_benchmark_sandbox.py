@@ -73,10 +73,16 @@ def test_stdio_verdicts(mode: str, code: str, status: str) -> None:
     assert ex.status == status, ex.stderr_tail
 
 
-def test_output_normalisation() -> None:
+def test_output_comparison_is_livecodebench_s() -> None:
     assert sb.outputs_match("1 2  \r\n3\n\n\n", "1 2\n3")
-    assert not sb.outputs_match("1  2\n", "1 2\n")  # inner whitespace counts
-    assert not sb.outputs_match("\n1\n", "1\n")  # leading blank lines count
+    assert sb.outputs_match("\n  1\n", "1\n")  # surrounding blank lines and each line's own spaces do not count
+    assert sb.outputs_match("1.5 2\n", "1.500000  2\n")  # numbers compared as Decimal, token by token
+    assert sb.outputs_match("1e3\n", "1000\n")
+    assert not sb.outputs_match("1\n\n2\n", "1\n2\n")  # an inner blank line counts
+    assert not sb.outputs_match("a  b\n", "a b\n")  # words are compared as whole lines
+    assert not sb.outputs_match("1.5000001\n", "1.5\n")  # no tolerance: exact decimal equality
+    assert not sb.outputs_match("nan\n", "NaN\n") and not sb.outputs_match("sNaN\n", "1\n")
+    assert not sb.outputs_match("1 2\n", "1 2 3\n")
 
 
 def test_program_sees_no_parent_environment_and_no_site_packages(monkeypatch: pytest.MonkeyPatch) -> None:

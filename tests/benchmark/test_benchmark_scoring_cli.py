@@ -105,6 +105,7 @@ def test_cli_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
         ("bad_line", "line 2 is not valid JSON"),
         ("no_completion", "line 1: field 'completion'"),
         ("bad_option", "Expected a <class 'list'>"),
+        ("empty_samples", "holds no samples"),
     ],
 )
 def test_cli_bad_input_is_one_sentence_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture, case: str,
@@ -114,7 +115,9 @@ def test_cli_bad_input_is_one_sentence_and_exit_2(tmp_path: Path, capsys: pytest
     rows = {"unknown_task": [{"task_id": "zzz", "completion": ""}],
             "bad_line": [{"task_id": "a", "completion": ""}, "{"],
             "no_completion": [{"task_id": "a"}]}.get(case, [{"task_id": "a", "completion": ""}])
-    if case != "missing_samples":
+    if case == "empty_samples":
+        samples.write_text("\n")
+    elif case != "missing_samples":
         write(samples, rows)
     argv = ["benchmark", "--problems", str(problems), "--samples", str(samples), "--progress", "false"]
     argv += ["--k", "one"] if case == "bad_option" else []
@@ -126,3 +129,8 @@ def test_cli_bad_input_is_one_sentence_and_exit_2(tmp_path: Path, capsys: pytest
 def test_read_samples_roundtrip(tmp_path: Path) -> None:
     path = write(tmp_path / "s.jsonl", [{"task_id": "a", "completion": "x", "extra": 1}, ""])
     assert read_samples(path) == [{"task_id": "a", "completion": "x", "extra": 1}]
+
+
+def test_no_samples_is_an_error_not_a_zero_pass_rate() -> None:
+    with pytest.raises(ValueError, match="No samples to score"):
+        evaluate(PROBLEMS, [], progress=False)
