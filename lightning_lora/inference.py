@@ -207,6 +207,17 @@ def generate_text(model: Any, tokenizer: Any, prompt_text: str, options: Generat
 
 
 @torch.inference_mode()
+def generate_from_ids(model: Any, tokenizer: Any, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                      options: GenerationOptions | None = None) -> list[str]:
+    """Answers to a batch of already tokenized, left-padded prompts (the ``predict`` loop's batches)."""
+    options = options or GenerationOptions()
+    out = model.generate(input_ids=input_ids, attention_mask=attention_mask,
+                         **_generate_kwargs(model, tokenizer, options, None))
+    texts = tokenizer.batch_decode(out[:, input_ids.shape[1]:], skip_special_tokens=True)
+    return [truncate_at_stop(text, options.stop) for text in texts]
+
+
+@torch.inference_mode()
 def generate_batch(model: Any, tokenizer: Any, prompt_texts: Sequence[str], options: GenerationOptions | None = None,
                    batch_size: int = 16, progress: bool = True, desc: str = "generate",
                    add_special_tokens: bool = False) -> list[str]:

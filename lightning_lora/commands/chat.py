@@ -97,11 +97,12 @@ def main(argv: list[str]) -> int:
                 print(f"(the conversation outgrew the model's context of {limit} tokens: the oldest turns are dropped "
                       "from now on)")
                 told_dropping = True
-        print(_reply(model, tokenizer, history, options))
+        _say(_reply(model, tokenizer, history, options))
 
 
 def _reply(model: Any, tokenizer: Any, history: ChatHistory, options: Any) -> str:
-    """Stream the assistant's reply and keep it in the history; Ctrl-C keeps what came so far. Returns the line end."""
+    """Stream the assistant's reply and keep it in the history; Ctrl-C keeps what came so far. Returns what ends
+    the reply's line."""
     pieces: list[str] = []
 
     def write(piece: str) -> None:
@@ -117,6 +118,6 @@ def _reply(model: Any, tokenizer: Any, history: ChatHistory, options: Any) -> st
             history.turns.append({"role": "assistant", "content": reply})
         else:
             history.turns.pop()  # nothing said: the question is dropped too
-        return "\n(stopped)"
+        return "\n(stopped)\n"
     history.turns.append({"role": "assistant", "content": reply})
-    return ""
+    return "" if reply.endswith("\n") else "\n"
