@@ -20,6 +20,8 @@ COMMANDS: dict[str, str] = {
     "benchmark": "lightning_lora.commands.benchmark",
     "export": "lightning_lora.commands.export",
     "report": "lightning_lora.commands.report",
+    "generate": "lightning_lora.commands.generate",
+    "chat": "lightning_lora.commands.chat",
 }
 
 HELP = """lightning_lora: parameter-efficient fine-tuning with honest evaluation.
@@ -28,6 +30,8 @@ HELP = """lightning_lora: parameter-efficient fine-tuning with honest evaluation
   benchmark --problems P --samples S | --config X [--ckpt_path C] | --checkpoints_dir D   code benchmark, pass@k
   export --ckpt_path C --output DIR [--merge]   PEFT adapter or merged Hugging Face model
   report --base DIR --tuned DIR | --runs DIR ...   base vs fine-tuned, or runs side by side
+  generate --ckpt_path C | --config X | --model DIR  --prompt TEXT | --input F --output F   answers, streamed or batched
+  chat --ckpt_path C | --config X | --model DIR   an interactive conversation in the terminal
 Each command takes --help.
 """
 

@@ -3,8 +3,9 @@
 Without merging the folder is a PEFT adapter (``adapter_config.json`` + ``adapter_model.safetensors``)
 for ``PeftModel.from_pretrained(base, DIR)``; merged, the adapter is folded into the base weights and
 the folder is a plain model for ``AutoModelFor*.from_pretrained(DIR)``. ``full`` and ``bitfit`` train
-base weights themselves, so they have no adapter and need merging. The tokenizer and an
-``export.json`` (base model, method, checkpoint and step) go in both. The command is
+base weights themselves, so they have no adapter and need merging. The tokenizer (with its chat template),
+an ``export.json`` (base model, method, checkpoint and step, prompt format), ``generation_config.json`` and
+a model card ``README.md`` go in both. The command is
 :mod:`lightning_lora.commands.export`.
 """
 
@@ -14,10 +15,12 @@ import json
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from lightning_lora.errors import UserError, first_line
+from lightning_lora.inference import PromptFormat, generation_config
 from lightning_lora.methods import PEFT_METHODS
+from lightning_lora.prompting import has_chat_template
 
 EXPORT_FILE = "export.json"
 
@@ -52,8 +55,14 @@ def check_exportable(method: str | None, merge: bool) -> None:
                           "pass --merge to write the whole model.")
 
 
-def export_module(module: Any, output: Path, merge: bool, info: dict[str, Any] | None = None) -> dict[str, Any]:
+def export_module(module: Any, output: Path, merge: bool, info: dict[str, Any] | None = None,
+                  prompt: PromptFormat | None = None, card: Callable[[dict[str, Any]], str] | None = None) -> dict[str, Any]:
     """Write ``module``'s model (adapter, or merged with ``merge``) and tokenizer to ``output``; return export.json.
+
+    A causal LM's folder also carries its prompt format: the chat template in the tokenizer files, the
+    training system prompt (``prompt``) in export.json, and ``generation_config.json`` with the decoding
+    ``generate`` uses (:func:`~lightning_lora.inference.generation_config`). ``card`` turns export.json's
+    content into the folder's ``README.md``.
 
     Merging folds the adapter into ``module.model`` in place (PEFT's ``merge_and_unload``); for
     ``qlora`` the adapter is merged into a fresh unquantised copy of the base instead, since
@@ -81,7 +90,14 @@ def export_module(module: Any, output: Path, merge: bool, info: dict[str, Any] |
             model.save_pretrained(staging)
         module.tokenizer.save_pretrained(staging)
         record = export_record(module, merge, info or {})
+        if module.task_type == "CAUSAL_LM":
+            prompt = prompt or PromptFormat()
+            generation_config(module.model, module.tokenizer).save_pretrained(staging)
+            record["prompt_format"] = {"chat_template": has_chat_template(module.tokenizer), "chat": prompt.chat,
+                                       "system_prompt": prompt.system_prompt}
         (staging / EXPORT_FILE).write_text(json.dumps(record, indent=2) + "\n")
+        if card is not None:
+            (staging / "README.md").write_text(card(record))
         if output.exists():  # an empty folder, or a previous export check_output allowed to replace
             shutil.rmtree(output)
         staging.rename(output)

@@ -190,7 +190,11 @@ def build_cli(args: list[str] | None = None, run: bool = True) -> LightningLoraC
 def build_from_config(config: str | Path) -> LightningLoraCLI:
     """The model, data module and trainer a training config describes, built without running anything and
     without a logger (``benchmark --config`` and ``export`` score or write that model)."""
-    return build_cli(["--config", saved_config_text(Path(config)), "--trainer.logger", "false"], run=False)
+    import warnings
+
+    with warnings.catch_warnings():  # Lightning's "args and sys.argv both given" (we pass args on purpose)
+        warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended")
+        return build_cli(["--config", saved_config_text(Path(config)), "--trainer.logger", "false"], run=False)
 
 
 def saved_config_text(config: Path) -> str:

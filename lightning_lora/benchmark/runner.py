@@ -8,30 +8,21 @@ The settings are :class:`~lightning_lora.benchmark.settings.BenchmarkSettings` (
 
 from __future__ import annotations
 
-import sys
 import time
 from typing import Any, Callable, Sequence
 
 import torch
-from tqdm import tqdm
 
 from lightning_lora.benchmark.problems import Problem, ProblemSet
 from lightning_lora.benchmark.sandbox import SandboxConfig
 from lightning_lora.benchmark.scoring import evaluate
 from lightning_lora.benchmark.settings import BenchmarkSettings
+from lightning_lora.inference import GenerationOptions, generate_batch, truncate_at_stop
+
+__all__ = ["FUNCTION_STOP", "generate_samples", "run_benchmark", "truncate_at_stop"]
 
 #: Where a base model's HumanEval continuation leaves the function body (the Codex paper's stop set).
 FUNCTION_STOP = ("\nclass ", "\ndef ", "\n#", "\nif __name__", "\nprint(")
-
-
-def truncate_at_stop(text: str, stop: Sequence[str]) -> str:
-    """Cut ``text`` at the earliest occurrence of any stop string."""
-    cut = min((i for i in (text.find(s) for s in stop if s) if i != -1), default=len(text))
-    return text[:cut]
-
-
-def _device(model: Any) -> torch.device:
-    return next(model.parameters()).device
 
 
 @torch.inference_mode()
@@ -50,46 +41,15 @@ def generate_samples(
     seed: int = 0,
     progress: bool = True,
 ) -> list[dict[str, Any]]:
-    """Generate ``n`` completions per problem, batched with left padding and the KV cache.
+    """Generate ``n`` completions per problem with :func:`~lightning_lora.inference.generate_batch` (batched,
+    left-padded, KV cache; the caller's state restored).
 
-    Prompts are sorted by length so a batch wastes little on padding; the output keeps problem order.
-    Returns ``[{"task_id", "sample_index", "completion"}]`` with the raw decoded text, cut at ``stop``.
-    The model's train/eval mode, the tokenizer's padding side and the caller's RNG state are restored.
+    Returns ``[{"task_id", "sample_index", "completion"}]`` in problem order, the raw decoded text cut at ``stop``.
     """
     jobs = [(p.task_id, j, build_prompt(p.prompt)) for p in problems for j in range(n)]
-    lengths = [len(tokenizer(text, add_special_tokens=False)["input_ids"]) for _, _, text in jobs]
-    order = sorted(range(len(jobs)), key=lambda i: -lengths[i])
-    completions: list[str] = [""] * len(jobs)
-
-    was_training, padding_side, pad_token = model.training, tokenizer.padding_side, tokenizer.pad_token
-    device = _device(model)
-    sampling = temperature > 0
-    gen_kwargs: dict[str, Any] = {"max_new_tokens": max_new_tokens, "do_sample": sampling, "use_cache": True}
-    if sampling:
-        gen_kwargs.update(temperature=temperature, top_p=top_p)
-    if stop:
-        gen_kwargs.update(stop_strings=list(stop), tokenizer=tokenizer)
-    fork_devices = [device] if device.type == "cuda" else []
-    model.eval()
-    tokenizer.padding_side = "left"
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    gen_kwargs["pad_token_id"] = tokenizer.pad_token_id
-    try:
-        with torch.random.fork_rng(devices=fork_devices):
-            torch.manual_seed(seed)
-            batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
-            for batch in tqdm(batches, desc="generate", unit="batch", file=sys.stderr, disable=not progress):
-                enc = tokenizer([jobs[i][2] for i in batch], return_tensors="pt", padding=True,
-                                add_special_tokens=False).to(device)
-                out = model.generate(**enc, **gen_kwargs)
-                texts = tokenizer.batch_decode(out[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
-                for i, text in zip(batch, texts):
-                    completions[i] = truncate_at_stop(text, stop)
-    finally:
-        model.train(was_training)
-        tokenizer.padding_side = padding_side
-        tokenizer.pad_token = pad_token
+    options = GenerationOptions(max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, stop=stop, seed=seed)
+    completions = generate_batch(model, tokenizer, [text for _, _, text in jobs], options, batch_size=batch_size,
+                                 progress=progress)
     return [{"task_id": t, "sample_index": j, "completion": c} for (t, j, _), c in zip(jobs, completions)]
 
 

@@ -16,6 +16,8 @@ from jsonargparse import ActionYesNo, ArgumentParser
 from lightning_lora.checkpoints import load_trainable_weights, read_metadata
 from lightning_lora.errors import parse_command_line
 from lightning_lora.export import ExportError, check_exportable, check_output, export_module, push_to_hub
+from lightning_lora.inference_models import prompt_format_of
+from lightning_lora.model_card import model_card, run_figures
 from lightning_lora.training_cli import build_from_config
 
 
@@ -49,10 +51,14 @@ def main(argv: list[str]) -> int:
     check_exportable((read_metadata(ckpt_path) or {}).get("method"), args.merge)  # before the model is built
 
     print(f"export: building the model of {config} and loading {ckpt_path}")
-    module = build_from_config(config).model
+    cli = build_from_config(config)
+    module = cli.model
     step = load_trainable_weights(module, ckpt_path)
+    figures = run_figures(ckpt_path, cli.config.run_name, (read_metadata(ckpt_path) or {}).get("logger_version"))
+    data = {"class_path": cli.config.data.class_path, "path": cli.config.data.init_args.get("path")}
     record = export_module(module, output, args.merge,
-                           {"checkpoint": str(ckpt_path.resolve()), "step": step, "config": str(config.resolve())})
+                           {"checkpoint": str(ckpt_path.resolve()), "step": step, "config": str(config.resolve())},
+                           prompt=prompt_format_of(cli.datamodule), card=lambda rec: model_card(rec, figures, data))
     kind = "merged model" if args.merge else "PEFT adapter"
     size = sum(f.stat().st_size for f in output.iterdir() if f.is_file())
     print(f"export: wrote the {kind} of {module.method} step {step} to {output} ({size / 2**20:.1f} MiB); "

@@ -17,9 +17,9 @@ from lightning.pytorch.utilities import rank_zero_warn
 from torch.utils.data import DataLoader
 
 from lightning_lora.backbone import load_tokenizer
-from lightning_lora.data.collate import IGNORE_INDEX, pack_batch, pad_batch
+from lightning_lora.data.collate import IGNORE_INDEX, pack_batch, pad_batch, pad_sequences
 from lightning_lora.data.sampling import TrainingBatchSampler
-from lightning_lora.data.sources import DataError, check_max_samples, load_source, looks_like_missing_file
+from lightning_lora.data.sources import DataError, check_max_samples, load_rows, load_source, looks_like_missing_file
 from lightning_lora.lightning_internals import batches_done
 from lightning_lora.prompting import build_completion, build_prompt, has_chat_template
 
@@ -53,12 +53,16 @@ class BaseDataModule(L.LightningDataModule):
         pack: training batches pack their samples into as few rows as fit the longest, with
             positions restarting and attention kept within each sample (same loss, less padding;
             causal LM data only). Validation and test are unchanged.
+        predict_path: a file of rows to predict (same kinds of file as ``path``; labels or answers not
+            needed): ``predict`` writes ``predictions.jsonl`` for it in its run folder.
     """
 
     #: Fields every row must have; subclasses override.
     required_fields: tuple[str, ...] = ()
     #: Processes for tokenizing (``datasets.map``); None tokenizes in this process.
     num_proc: int | None = None
+    #: Fields every row of ``predict_path`` must have; subclasses override.
+    predict_fields: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -77,6 +81,7 @@ class BaseDataModule(L.LightningDataModule):
         shuffle: bool = True,
         group_by_length: bool = False,
         pack: bool = False,
+        predict_path: str | None = None,
     ) -> None:
         super().__init__()
         if not 0.0 < val_fraction < 1.0:
@@ -88,6 +93,10 @@ class BaseDataModule(L.LightningDataModule):
         if batch_size < 1:
             raise DataError(f"data.batch_size must be positive, got {batch_size}.")
         check_max_samples(max_samples)
+        if predict_path is not None and looks_like_missing_file(predict_path):
+            raise DataError(f"Data file {predict_path} (data.predict_path) does not exist.")
+        self.predict_path = predict_path
+        self.predict_rows: Any = None
         self.path = path
         self.tokenizer_name_or_path = tokenizer_name_or_path
         self.config_name = config_name
@@ -140,12 +149,47 @@ class BaseDataModule(L.LightningDataModule):
         return self._tokenizer
 
     def prepare_data(self) -> None:
+        if self.trainer is not None and self.trainer.state.fn == "predict":
+            return  # predict reads data.predict_path alone (setup)
         # Rank zero tokenizes first so the other ranks find the cache.
         self._build()
 
+    def tokenize_prompt(self, row: dict[str, Any]) -> dict[str, list[int]]:
+        """What the model reads of a row to predict (``input_ids``); subclasses override."""
+        raise DataError(f"predict is not available for {type(self).__name__} yet; data.predict_path works with the "
+                        "code, QA and classification data modules.")
+
     def setup(self, stage: str | None = None) -> None:
-        if not self.splits:
+        if stage == "predict":  # only the rows to predict: no training data needed
+            self._build_predict()
+        elif not self.splits:
             self._build()
+
+    def _build_predict(self) -> None:
+        if self.predict_path is None:
+            raise DataError("predict needs data.predict_path: a .jsonl/.json/.csv/.parquet file of rows to predict.")
+        self.predict_rows = load_rows(self.predict_path, "data.predict_path")
+        missing = [f for f in self.predict_fields if f not in self.predict_rows.column_names]
+        if missing:
+            raise DataError(f"{self.predict_path} (data.predict_path) has no field {', '.join(repr(m) for m in missing)}; "
+                            f"its fields are {', '.join(self.predict_rows.column_names)}.")
+        self.predict_set = [{**self.tokenize_prompt(row), "idx": i} for i, row in enumerate(self.predict_rows)]
+
+    def predict_dataloader(self) -> DataLoader:
+        return DataLoader(self.predict_set, batch_size=self.eval_batch_size, shuffle=False,
+                          collate_fn=self.predict_collate, num_workers=self.num_workers)
+
+    def predict_collate(self, rows: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        """Prompts left-padded for generation (``prompt_input_ids``, ``prompt_attention_mask``) and row indices."""
+        prompts = [r["input_ids"] for r in rows]
+        return {"prompt_input_ids": pad_sequences(prompts, self.tokenizer.pad_token_id, side="left"),
+                "prompt_attention_mask": pad_sequences([[1] * len(p) for p in prompts], 0, side="left"),
+                "idx": torch.tensor([r["idx"] for r in rows], dtype=torch.long)}
+
+    def predict_record(self, idx: int) -> dict[str, Any]:
+        """The fields of a predicted row that ``predictions.jsonl`` repeats beside the prediction."""
+        row = self.predict_rows[idx]
+        return {k: row[k] for k in ("id", "task_id", *self.predict_fields) if k in row}
 
     def _build(self) -> None:
         raw = self.load_splits()
@@ -302,10 +346,15 @@ def prompt_answer_tokens(tokenizer: Any, message: str, answer: str, system_promp
                          max_length: int) -> dict[str, Any]:
     """A prompt + answer conversation as ``input_ids`` and ``labels`` with the prompt masked (-100), both cut
     to ``max_length``, plus ``prompt_length``; rendered through the chat template when the tokenizer has one."""
-    prompt_ids = tokenizer(build_prompt(tokenizer, message, system_prompt),
-                           add_special_tokens=not has_chat_template(tokenizer))["input_ids"]
+    prompt_ids = prompt_tokens(tokenizer, message, system_prompt)
     answer_ids = tokenizer(build_completion(tokenizer, message, answer, system_prompt),
                            add_special_tokens=False)["input_ids"]
     ids = (prompt_ids + answer_ids)[:max_length]
     labels = ([IGNORE_INDEX] * len(prompt_ids) + answer_ids)[:max_length]
     return {"input_ids": ids, "labels": labels, "prompt_length": len(prompt_ids)}
+
+
+def prompt_tokens(tokenizer: Any, message: str, system_prompt: str | None) -> list[int]:
+    """The prompt part of :func:`prompt_answer_tokens` alone: what the model reads before answering ``message``."""
+    return tokenizer(build_prompt(tokenizer, message, system_prompt),
+                     add_special_tokens=not has_chat_template(tokenizer))["input_ids"]

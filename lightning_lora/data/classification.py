@@ -38,6 +38,7 @@ class TextClassificationDataModule(BaseDataModule):
         self.label_field = label_field
         self._label_names = list(label_names) if label_names else None
         self.required_fields = (text_field, label_field)
+        self.predict_fields = (text_field,)
 
     @cached_property
     def label_names(self) -> list[str]:
@@ -92,6 +93,14 @@ class TextClassificationDataModule(BaseDataModule):
             "labels": torch.tensor([r["labels"] for r in rows], dtype=torch.long),
             "idx": torch.tensor([r["idx"] for r in rows], dtype=torch.long),
         }
+
+    def tokenize_prompt(self, row: dict[str, Any]) -> dict[str, Any]:
+        return {"input_ids": self.tokenizer(row[self.text_field], truncation=True, max_length=self.max_length)["input_ids"]}
+
+    def predict_collate(self, rows: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        return {"input_ids": pad_sequences([r["input_ids"] for r in rows], self.tokenizer.pad_token_id),
+                "attention_mask": pad_sequences([[1] * len(r["input_ids"]) for r in rows], 0),
+                "idx": torch.tensor([r["idx"] for r in rows], dtype=torch.long)}
 
     def text_of(self, split: str, idx: int) -> str:
         """The original text of a row, for predictions files."""

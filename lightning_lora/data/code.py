@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lightning_lora.data.base import BaseDataModule, prompt_answer_tokens
+from lightning_lora.data.base import BaseDataModule, prompt_answer_tokens, prompt_tokens
 from lightning_lora.data.sources import DataError
 
 MODES = ("solution", "prompt_solution")
@@ -41,6 +41,7 @@ class CodeSFTDataModule(BaseDataModule):
         self.solution_field = solution_field
         self.system_prompt = system_prompt
         self.required_fields = (solution_field,) if mode == "solution" else (prompt_field, solution_field)
+        self.predict_fields = (prompt_field,)
 
     def settings(self) -> dict[str, Any]:
         return {"max_length": self.max_length, "mode": self.mode, "prompt_field": self.prompt_field,
@@ -66,3 +67,17 @@ class CodeSFTDataModule(BaseDataModule):
             return {"input_ids": ids, "labels": list(ids)}
         tokens = prompt_answer_tokens(tok, row[self.prompt_field], solution, self.system_prompt, self.max_length)
         return {"input_ids": tokens["input_ids"], "labels": tokens["labels"]}
+
+    def tokenize_prompt(self, row: dict[str, Any]) -> dict[str, list[int]]:
+        """The chat-template prompt training used (``prompt_solution``), or the bare statement (``solution``)."""
+        if self.mode == "solution":
+            return {"input_ids": self.tokenizer(row[self.prompt_field], add_special_tokens=True)["input_ids"]}
+        return {"input_ids": prompt_tokens(self.tokenizer, row[self.prompt_field], self.system_prompt)}
+
+    def predict_record(self, idx: int) -> dict[str, Any]:
+        """The row's id and prompt, and its stdin/stdout ``tests`` when it has them (the program is then run on them)."""
+        record = super().predict_record(idx)
+        tests = self.predict_rows[idx].get("tests")
+        if tests:
+            record["tests"] = [{"input": str(t["input"]), "output": str(t["output"])} for t in tests]
+        return record

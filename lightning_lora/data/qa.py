@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from lightning_lora.data.base import BaseDataModule, prompt_answer_tokens
+from lightning_lora.data.base import BaseDataModule, prompt_answer_tokens, prompt_tokens
 from lightning_lora.data.collate import pad_sequences
 from lightning_lora.data.sources import DataError
 
@@ -56,6 +56,7 @@ class QADataModule(BaseDataModule):
         self.prompt_template = prompt_template
         self.system_prompt = system_prompt
         self.required_fields = (context_field, question_field, answers_field)
+        self.predict_fields = (context_field, question_field)
 
     def settings(self) -> dict[str, Any]:
         return {"max_length": self.max_length, "fields": (self.context_field, self.question_field, self.answers_field),
@@ -77,6 +78,13 @@ class QADataModule(BaseDataModule):
         answers = [a for a in row[self.answers_field]["text"] if a and a.strip()]
         target = answers[0] if answers else self.unanswerable_text
         return prompt_answer_tokens(self.tokenizer, message, target, self.system_prompt, self.max_length)
+
+    def tokenize_prompt(self, row: dict[str, Any]) -> dict[str, list[int]]:
+        return {"input_ids": prompt_tokens(self.tokenizer, self.user_message(row), self.system_prompt)}
+
+    def predict_record(self, idx: int) -> dict[str, Any]:
+        row = self.predict_rows[idx]
+        return {"id": str(row.get("id", idx)), "question": row[self.question_field]}
 
     def collate(self, rows: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
         """The training view (prompt + answer, right-padded) and the prompt alone, left-padded for generation."""

@@ -169,3 +169,15 @@ def load_source(path: str, config_name: str | None, split_field: str, val_fracti
         parts = splits["train"].train_test_split(test_size=val_fraction, seed=seed)
         splits["train"], splits["validation"] = parts["train"], parts["test"]
     return splits
+
+
+def load_rows(path: str, option: str) -> Any:
+    """Every row of one local file, in file order (no split): the rows ``predict`` reads."""
+    local = Path(path).expanduser()
+    if not local.is_file():
+        raise DataError(f"Data file {path} ({option}) does not exist.")
+    if not local.read_bytes()[:4096].strip():
+        raise DataError(f"Data file {path} ({option}) is empty.")
+    if local.suffix.lower() not in FILE_BUILDERS:
+        raise DataError(f"Data file {path} ({option}) has suffix {local.suffix!r}; use one of {', '.join(FILE_BUILDERS)}.")
+    return load_raw(path, None)["train"]

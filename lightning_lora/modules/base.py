@@ -25,6 +25,7 @@ from lightning_lora.methods import (
     parameter_report,
     peft_config_from_dict,
 )
+from lightning_lora.outputs import write_eval_outputs
 
 SCHEDULERS = ("cosine", "linear", "constant")
 
@@ -191,6 +192,35 @@ class AdaptedModule(L.LightningModule):
         total = int(self.trainer.estimated_stepping_batches)
         scheduler = get_scheduler(name, optimizer, num_warmup_steps=args.warmup_steps, num_training_steps=total)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+    # -- predict --------------------------------------------------------------------------------
+    def predict_rows(self, batch: dict[str, torch.Tensor]) -> list[dict[str, Any]]:
+        """One ``{"idx": row index, ...prediction fields}`` per row of a predict batch; task modules implement it."""
+        raise NotImplementedError(f"{type(self).__name__} does not predict.")
+
+    def summarize_predictions(self, records: list[dict[str, Any]]) -> dict[str, Any]:
+        """Figures over all predictions (written as ``metrics.json``); may add fields to the records."""
+        return {}
+
+    def on_predict_epoch_start(self) -> None:
+        self._predicted: list[dict[str, Any]] = []
+
+    def predict_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> list[dict[str, Any]]:
+        rows = self.predict_rows(batch)
+        self._predicted.extend(rows)
+        return rows
+
+    def on_predict_epoch_end(self) -> None:
+        """Write ``predictions.jsonl`` (each row's own fields, then the prediction) in the run folder."""
+        datamodule = self.trainer.datamodule
+        records = [{**datamodule.predict_record(row["idx"]), **{k: v for k, v in row.items() if k != "idx"}}
+                   for row in sorted(self._predicted, key=lambda r: r["idx"])]
+        self._predicted = []
+        if not self.trainer.is_global_zero:
+            return
+        summary = self.summarize_predictions(records)
+        folder = write_eval_outputs(self.trainer, "predict", datamodule.predict_path, summary, records, self.method)
+        rank_zero_info(f"[lightning_lora] predict: {len(records)} predictions written to {folder / 'predictions.jsonl'}")
 
     # -- checkpoints ----------------------------------------------------------------------------
     def checkpoint_metadata(self) -> dict[str, Any]:

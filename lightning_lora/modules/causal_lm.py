@@ -11,6 +11,7 @@ from torchmetrics import MeanMetric
 from lightning_lora.backbone import load_causal_lm, load_tokenizer, resolve_dtype
 from lightning_lora.data.collate import IGNORE_INDEX
 from lightning_lora.errors import UserError
+from lightning_lora.inference import GenerationOptions, generate_from_ids
 from lightning_lora.methods import quantization_config
 from lightning_lora.modules.base import AdaptedModule
 
@@ -43,12 +44,17 @@ class CausalLMModule(AdaptedModule):
         compile: compile the transformer body with ``torch.compile`` (dynamic shapes) for training.
             The first steps pay the compilation (about 70 s for the throughput benchmark's model on
             this project's 2-core CPU, for 1.12x afterwards: worth it only for long runs).
+        max_new_tokens: answer budget when generating (``predict``; greedy).
     """
 
     task_type = "CAUSAL_LM"
 
-    def __init__(self, model_name_or_path: str, efficient_loss: bool = True, compile: bool = False, **kwargs: Any) -> None:
+    def __init__(self, model_name_or_path: str, efficient_loss: bool = True, compile: bool = False,
+                 max_new_tokens: int = 256, **kwargs: Any) -> None:
         super().__init__(model_name_or_path, **kwargs)
+        if max_new_tokens < 1:
+            raise UserError(f"model.max_new_tokens must be at least 1, got {max_new_tokens}.")
+        self.max_new_tokens = max_new_tokens
         self.efficient_loss = efficient_loss
         self.compile_body = compile
         tokenizer = load_tokenizer(model_name_or_path)
@@ -169,3 +175,29 @@ class CausalLMModule(AdaptedModule):
 
     def on_test_epoch_end(self) -> None:
         self._log_eval("test", self.test_loss)
+
+    def predict_rows(self, batch: dict[str, torch.Tensor]) -> list[dict[str, Any]]:
+        """The greedy answer to each prompt, and the program in it (``None`` when it holds no code)."""
+        from lightning_lora.benchmark.extract import extract_code
+
+        texts = generate_from_ids(self.model, self.tokenizer, batch["prompt_input_ids"], batch["prompt_attention_mask"],
+                                  GenerationOptions(max_new_tokens=self.max_new_tokens))
+        return [{"idx": idx, "completion": text, "program": extract_code(text)}
+                for idx, text in zip(batch["idx"].tolist(), texts)]
+
+    def summarize_predictions(self, records: list[dict[str, Any]]) -> dict[str, Any]:
+        """Rows with stdin/stdout ``tests`` get their program run on them in the sandbox: a ``verdict`` each."""
+        from lightning_lora.benchmark.problems import Problem
+        from lightning_lora.benchmark.scoring import evaluate
+
+        tested = [(str(i), r) for i, r in enumerate(records) if r.get("tests")]
+        if not tested:
+            return {}
+        results = evaluate([Problem(task_id=k, prompt="", tests=r["tests"]) for k, r in tested],
+                           [{"task_id": k, "completion": r["completion"]} for k, r in tested], progress=False)
+        verdicts = {s["task_id"]: s for s in results["samples"]}
+        for key, record in tested:
+            v = verdicts[key]
+            record["verdict"] = {"status": v["status"], "first_failing_test": v["first_failing_test"], "detail": v["detail"]}
+        summary = results["summary"]
+        return {"with_tests": len(tested), "passed": summary["problems_passed"], "isolation": summary["isolation"]}

@@ -75,6 +75,13 @@ class SequenceClassifierModule(AdaptedModule):
             for idx, label, pred, prob in zip(batch["idx"].tolist(), batch["labels"].tolist(), preds.tolist(), probs.tolist()):
                 self._predictions.append({"idx": idx, "label": label, "prediction": pred, "probabilities": prob})
 
+    def predict_rows(self, batch: dict[str, torch.Tensor]) -> list[dict[str, Any]]:
+        """The most likely class name and every class's probability."""
+        probs = self(batch["input_ids"], batch["attention_mask"]).float().softmax(-1)
+        return [{"idx": idx, "prediction": self.label_names[int(p.argmax())],
+                 "probabilities": dict(zip(self.label_names, (round(x, 6) for x in p.tolist())))}
+                for idx, p in zip(batch["idx"].tolist(), probs)]
+
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         self._eval_step(batch, "val")
 

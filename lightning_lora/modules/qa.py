@@ -26,8 +26,7 @@ class GenerativeQAModule(CausalLMModule):
 
     def __init__(self, model_name_or_path: str, max_new_tokens: int = 32, generate_during_fit: bool = False,
                  **kwargs: Any) -> None:
-        super().__init__(model_name_or_path, **kwargs)
-        self.max_new_tokens = max_new_tokens
+        super().__init__(model_name_or_path, max_new_tokens=max_new_tokens, **kwargs)
         self.generate_during_fit = generate_during_fit
         self._answers: list[dict[str, Any]] = []
 
@@ -44,6 +43,12 @@ class GenerativeQAModule(CausalLMModule):
                                   max_new_tokens=self.max_new_tokens, do_sample=False, pad_token_id=tok.pad_token_id)
         texts = tok.batch_decode(out[:, batch["prompt_input_ids"].shape[1]:], skip_special_tokens=True)
         return [text.strip() for text in texts]
+
+    def predict_rows(self, batch: dict[str, torch.Tensor]) -> list[dict[str, Any]]:
+        """The answer, and whether it is the unanswerable marker."""
+        marker = self.trainer.datamodule.unanswerable_text.strip().lower()
+        return [{"idx": idx, "prediction": answer, "unanswerable": answer.strip().lower().rstrip(".") == marker}
+                for idx, answer in zip(batch["idx"].tolist(), self.generate_answers(batch))]
 
     def _eval_step(self, batch: dict[str, torch.Tensor], metric: Any) -> torch.Tensor:
         loss = super()._eval_step(batch, metric)

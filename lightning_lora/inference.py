@@ -1,0 +1,291 @@
+"""Prompt in, text out, with the prompt format training used: one path for ``generate``, ``chat``, ``predict``
+and the code benchmark.
+
+Pure PyTorch + transformers (no Lightning). The prompt text comes from :mod:`lightning_lora.prompting`;
+decoding settings become one ``GenerationConfig`` (:func:`generation_config`), the same one an export
+writes as ``generation_config.json``, so an exported model decodes as ``generate`` does.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import torch
+from tqdm import tqdm
+
+from lightning_lora.errors import UserError
+from lightning_lora.prompting import build_prompt, has_chat_template
+
+#: Default answer budget of ``generate`` and ``chat`` (tokens).
+DEFAULT_MAX_NEW_TOKENS = 256
+
+
+@dataclass
+class GenerationOptions:
+    """How to decode.
+
+    Args:
+        max_new_tokens: most tokens generated per answer.
+        temperature: 0 decodes greedily (the default: the same answer every time); above 0 samples.
+        top_p: nucleus sampling mass (sampling only).
+        stop: strings that end an answer (the answer is cut before them).
+        seed: random seed for sampling.
+    """
+
+    max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS
+    temperature: float = 0.0
+    top_p: float = 1.0
+    stop: Sequence[str] = ()
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.max_new_tokens < 1:
+            raise UserError(f"--max_new_tokens must be at least 1, got {self.max_new_tokens}.")
+        if self.temperature < 0:
+            raise UserError(f"--temperature must be >= 0 (0 is greedy), got {self.temperature}.")
+        if not 0 < self.top_p <= 1:
+            raise UserError(f"--top_p must be in (0, 1], got {self.top_p}.")
+        self.stop = tuple(s for s in self.stop if s)
+
+
+@dataclass
+class PromptFormat:
+    """How training turned a message into model input.
+
+    Args:
+        system_prompt: the system message training used (None: none).
+        chat: render through the tokenizer's chat template (plain ``PLAIN_PROMPT_FORMAT`` when it has none);
+            False feeds the text as it is (models trained on bare solutions, ``data.mode: solution``).
+    """
+
+    system_prompt: str | None = None
+    chat: bool = True
+
+    def render(self, tokenizer: Any, message: str) -> str:
+        """The text the model sees before its answer to ``message``."""
+        return build_prompt(tokenizer, message, self.system_prompt) if self.chat else message
+
+
+def truncate_at_stop(text: str, stop: Sequence[str]) -> str:
+    """Cut ``text`` at the earliest occurrence of any stop string."""
+    cut = min((i for i in (text.find(s) for s in stop if s) if i != -1), default=len(text))
+    return text[:cut]
+
+
+def eos_token_ids(model: Any, tokenizer: Any) -> list[int]:
+    """Every token that ends an answer: the model's generation config's EOS ids and the tokenizer's EOS
+    (a chat model's end-of-turn token is often only the latter)."""
+    config = getattr(model, "generation_config", None)
+    found = getattr(config, "eos_token_id", None) if config is not None else None
+    ids = list(found) if isinstance(found, (list, tuple)) else ([found] if found is not None else [])
+    if tokenizer.eos_token_id is not None and tokenizer.eos_token_id not in ids:
+        ids.append(tokenizer.eos_token_id)
+    return ids
+
+
+def generation_config(model: Any, tokenizer: Any, options: GenerationOptions | None = None) -> Any:
+    """The ``transformers.GenerationConfig`` of these options: EOS / pad ids, greedy or sampling, budget.
+
+    An export writes exactly this as ``generation_config.json``.
+    """
+    from transformers import GenerationConfig
+
+    options = options or GenerationOptions()
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    settings: dict[str, Any] = {"eos_token_id": eos_token_ids(model, tokenizer), "pad_token_id": pad,
+                                "max_new_tokens": options.max_new_tokens, "do_sample": options.temperature > 0,
+                                "use_cache": True}
+    if options.temperature > 0:
+        settings.update(temperature=options.temperature, top_p=options.top_p)
+    bos = getattr(getattr(model, "generation_config", None), "bos_token_id", None)
+    if bos is not None:
+        settings["bos_token_id"] = bos
+    return GenerationConfig(**settings)
+
+
+def context_length(model: Any) -> int | None:
+    """The most positions the model attends over (None when its config does not say)."""
+    config = getattr(model, "config", None)
+    for name in ("max_position_embeddings", "n_positions", "max_sequence_length", "seq_length"):
+        value = getattr(config, name, None)
+        if isinstance(value, int) and value > 0:
+            return value
+    return None
+
+
+def check_fits(model: Any, prompt_tokens: int, what: str = "The prompt") -> int | None:
+    """Refuse a prompt that leaves no room for an answer; return how many tokens the answer may take."""
+    limit = context_length(model)
+    if limit is None:
+        return None
+    if prompt_tokens >= limit:
+        raise UserError(f"{what} is {prompt_tokens} tokens with the prompt format, but the model's context is "
+                        f"{limit} tokens; shorten it.")
+    return limit - prompt_tokens
+
+
+def _device(model: Any) -> torch.device:
+    return next(model.parameters()).device
+
+
+def _generate_kwargs(model: Any, tokenizer: Any, options: GenerationOptions, room: int | None) -> dict[str, Any]:
+    config = generation_config(model, tokenizer, options)
+    if room is not None and config.max_new_tokens > room:
+        config.max_new_tokens = room
+    kwargs: dict[str, Any] = {"generation_config": config}
+    if options.stop:
+        kwargs.update(stop_strings=list(options.stop), tokenizer=tokenizer)
+    return kwargs
+
+
+class _StopAwareStreamer:
+    """A ``TextStreamer`` that hands finished text to ``write`` and holds back what might start a stop string."""
+
+    def __init__(self, tokenizer: Any, write: Callable[[str], None], stop: Sequence[str]) -> None:
+        from transformers import TextStreamer
+
+        outer = self
+
+        class Streamer(TextStreamer):
+            def on_finalized_text(self, text: str, stream_end: bool = False) -> None:
+                outer._take(text, stream_end)
+
+        self.streamer = Streamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
+        self.write, self.stop = write, tuple(stop)
+        self.hold = max((len(s) for s in self.stop), default=1) - 1
+        self.text, self.sent, self.stopped = "", 0, False
+
+    def _take(self, text: str, stream_end: bool) -> None:
+        if self.stopped:
+            return
+        self.text += text
+        cut = truncate_at_stop(self.text, self.stop)
+        if len(cut) < len(self.text):
+            self.stopped, self.text, safe = True, cut, len(cut)
+        else:
+            safe = len(self.text) if stream_end else max(self.sent, len(self.text) - self.hold)
+        if safe > self.sent:
+            self.write(self.text[self.sent:safe])
+            self.sent = safe
+
+    def flush(self) -> str:
+        """Write what was held back; the whole answer so far."""
+        if self.sent < len(self.text):
+            self.write(self.text[self.sent:])
+            self.sent = len(self.text)
+        return self.text
+
+
+@torch.inference_mode()
+def generate_text(model: Any, tokenizer: Any, prompt_text: str, options: GenerationOptions | None = None,
+                  write: Callable[[str], None] | None = None, what: str = "The prompt") -> str:
+    """The answer to one rendered prompt; with ``write``, its text is handed over piece by piece as it comes.
+
+    A ``KeyboardInterrupt`` during generation propagates after the text so far has been written; the
+    model's train/eval mode is restored either way.
+    """
+    options = options or GenerationOptions()
+    enc = tokenizer(prompt_text, return_tensors="pt", add_special_tokens=not has_chat_template(tokenizer))
+    room = check_fits(model, enc["input_ids"].shape[1], what)
+    kwargs = _generate_kwargs(model, tokenizer, options, room)
+    streamer = _StopAwareStreamer(tokenizer, write, options.stop) if write is not None else None
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.random.fork_rng(devices=[_device(model)] if _device(model).type == "cuda" else []):
+            torch.manual_seed(options.seed)
+            out = model.generate(**enc.to(_device(model)), **kwargs,
+                                 **({"streamer": streamer.streamer} if streamer else {}))
+    finally:
+        model.train(was_training)
+        if streamer is not None:
+            streamer.flush()
+    text = tokenizer.decode(out[0, enc["input_ids"].shape[1]:], skip_special_tokens=True)
+    return truncate_at_stop(text, options.stop)
+
+
+@torch.inference_mode()
+def generate_from_ids(model: Any, tokenizer: Any, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                      options: GenerationOptions | None = None) -> list[str]:
+    """Answers to a batch of already tokenized, left-padded prompts (the ``predict`` loop's batches)."""
+    options = options or GenerationOptions()
+    out = model.generate(input_ids=input_ids, attention_mask=attention_mask,
+                         **_generate_kwargs(model, tokenizer, options, None))
+    texts = tokenizer.batch_decode(out[:, input_ids.shape[1]:], skip_special_tokens=True)
+    return [truncate_at_stop(text, options.stop) for text in texts]
+
+
+@torch.inference_mode()
+def generate_batch(model: Any, tokenizer: Any, prompt_texts: Sequence[str], options: GenerationOptions | None = None,
+                   batch_size: int = 16, progress: bool = True, desc: str = "generate",
+                   add_special_tokens: bool = False) -> list[str]:
+    """Answers to many rendered prompts: batched with left padding and the KV cache, in input order.
+
+    Prompts are sorted by length so a batch wastes little on padding. The model's train/eval mode,
+    the tokenizer's padding side and pad token, and the caller's random state are restored.
+    """
+    options = options or GenerationOptions()
+    lengths = [len(tokenizer(text, add_special_tokens=add_special_tokens)["input_ids"]) for text in prompt_texts]
+    order = sorted(range(len(prompt_texts)), key=lambda i: -lengths[i])
+    answers: list[str] = [""] * len(prompt_texts)
+    was_training, padding_side, pad_token = model.training, tokenizer.padding_side, tokenizer.pad_token
+    device = _device(model)
+    model.eval()
+    tokenizer.padding_side = "left"
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    try:
+        kwargs = _generate_kwargs(model, tokenizer, options, None)
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+            torch.manual_seed(options.seed)
+            batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+            for batch in tqdm(batches, desc=desc, unit="batch", file=sys.stderr, disable=not progress):
+                enc = tokenizer([prompt_texts[i] for i in batch], return_tensors="pt", padding=True,
+                                add_special_tokens=add_special_tokens).to(device)
+                out = model.generate(**enc, **kwargs)
+                texts = tokenizer.batch_decode(out[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
+                for i, text in zip(batch, texts):
+                    answers[i] = truncate_at_stop(text, options.stop)
+    finally:
+        model.train(was_training)
+        tokenizer.padding_side = padding_side
+        tokenizer.pad_token = pad_token
+    return answers
+
+
+@dataclass
+class ChatHistory:
+    """A conversation that fits the model's context: the oldest exchanges are dropped first.
+
+    Args:
+        system_prompt: the system message (kept whatever is dropped).
+        turns: ``[{"role": "user"|"assistant", "content": ...}]`` in order.
+    """
+
+    system_prompt: str | None = None
+    turns: list[dict[str, str]] = field(default_factory=list)
+
+    def messages(self) -> list[dict[str, str]]:
+        head = [{"role": "system", "content": self.system_prompt}] if self.system_prompt else []
+        return head + self.turns
+
+    def render(self, tokenizer: Any) -> str:
+        """The conversation with a generation prompt, through the chat template."""
+        if not has_chat_template(tokenizer):
+            raise UserError("chat needs a tokenizer with a chat template (this model's has none); use generate.")
+        return tokenizer.apply_chat_template(self.messages(), tokenize=False, add_generation_prompt=True)
+
+    def fit(self, tokenizer: Any, budget: int) -> int:
+        """Drop the oldest exchanges until the rendered conversation is at most ``budget`` tokens; return how many
+        turns were dropped. The newest user message is never dropped (too long alone: an error)."""
+        dropped = 0
+        while len(tokenizer(self.render(tokenizer), add_special_tokens=False)["input_ids"]) > budget:
+            if len(self.turns) <= 1:
+                raise UserError(f"This message alone does not fit the model's context with room for an answer "
+                                f"({budget} tokens); shorten it.")
+            cut = 2 if len(self.turns) > 2 and self.turns[1]["role"] == "assistant" else 1
+            del self.turns[:cut]
+            dropped += cut
+        return dropped

@@ -1,0 +1,73 @@
+"""The inference library without a command: options, generation config, streaming with stop strings, chat history."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lightning_lora.errors import UserError
+from lightning_lora.inference import (
+    ChatHistory,
+    GenerationOptions,
+    PromptFormat,
+    _StopAwareStreamer,
+    generate_text,
+    generation_config,
+)
+
+
+@pytest.fixture(scope="module")
+def model(tiny_qwen2: Path):
+    from lightning_lora.backbone import load_causal_lm
+
+    return load_causal_lm(str(tiny_qwen2))
+
+
+@pytest.mark.parametrize("bad, option", [({"max_new_tokens": 0}, "--max_new_tokens"), ({"temperature": -1}, "--temperature"),
+                                         ({"top_p": 0}, "--top_p")])
+def test_options_refuse_bad_values_by_name(bad, option):
+    with pytest.raises(UserError, match=option):
+        GenerationOptions(**bad)
+
+
+def test_generation_config_is_greedy_by_default_and_ends_at_the_end_of_turn(model, tokenizer):
+    greedy = generation_config(model, tokenizer)
+    assert greedy.do_sample is False and tokenizer.eos_token_id in greedy.eos_token_id
+    assert greedy.pad_token_id == tokenizer.pad_token_id
+    sampled = generation_config(model, tokenizer, GenerationOptions(temperature=0.7, top_p=0.9))
+    assert (sampled.do_sample, sampled.temperature, sampled.top_p) == (True, 0.7, 0.9)
+
+
+def test_streamed_pieces_are_the_answer_and_hold_back_a_stop_string(tokenizer):
+    pieces: list[str] = []
+    streamer = _StopAwareStreamer(tokenizer, pieces.append, stop=["END"])
+    for chunk in ("print(1)\n", "E", "N", "D and more"):
+        streamer._take(chunk, stream_end=False)
+    assert "".join(pieces) == "print(1)\n" and streamer.flush() == "print(1)\n"
+    pieces.clear()
+    streamer = _StopAwareStreamer(tokenizer, pieces.append, stop=["END"])
+    for chunk in ("a E", "x"):
+        streamer._take(chunk, stream_end=False)
+    streamer._take("", stream_end=True)
+    assert "".join(pieces) == "a Ex"  # an "E" that did not become "END" is written after all
+
+
+def test_streaming_writes_exactly_the_returned_answer(model, tokenizer):
+    pieces: list[str] = []
+    text = PromptFormat("Be brief.").render(tokenizer, "Read two integers and print their sum.")
+    answer = generate_text(model, tokenizer, text, GenerationOptions(max_new_tokens=12), pieces.append)
+    assert "".join(pieces) == answer == generate_text(model, tokenizer, text, GenerationOptions(max_new_tokens=12))
+
+
+def test_history_drops_the_oldest_exchange_and_keeps_the_system_prompt(tokenizer):
+    history = ChatHistory("sys")
+    for i in range(3):
+        history.turns += [{"role": "user", "content": f"question {i} " * 20}, {"role": "assistant", "content": f"answer {i}"}]
+    history.turns.append({"role": "user", "content": "last"})
+    size = len(tokenizer(history.render(tokenizer), add_special_tokens=False)["input_ids"])
+    assert history.fit(tokenizer, size) == 0
+    assert history.fit(tokenizer, size - 1) == 2
+    assert history.turns[0]["content"].startswith("question 1") and history.messages()[0]["content"] == "sys"
+    with pytest.raises(UserError, match="This message alone does not fit"):
+        history.fit(tokenizer, 5)
