@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -13,8 +14,10 @@ from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
 from lightning_lora.benchmark.run_files import headline, load_problem_set, score_and_write, update_best
 from lightning_lora.benchmark.settings import BenchmarkSettings
+from lightning_lora.callbacks.checkpoint import RunCheckpoint
 from lightning_lora.checkpoints import load_checkpoint_file
 from lightning_lora.errors import UserError
+from lightning_lora.lightning_internals import publish_metrics
 
 
 class BenchmarkCallback(L.Callback):
@@ -24,7 +27,10 @@ class BenchmarkCallback(L.Callback):
     ``wait_timeout_s``), so a benchmark longer than the strategy's collective timeout (30 minutes
     by default) does not kill them. Results go next to the checkpoint
     (``step000020.results.json`` + ``.samples.jsonl``), ``benchmark/pass@k`` to the loggers at that
-    step, and ``best`` / ``best.json`` in the checkpoint folder name the highest pass@1 so far.
+    step, and ``best`` / ``best.json`` in the checkpoint folder name the highest pass@1 so far (or, with
+    ``--checkpoint.monitor``, the best by that metric: see :class:`~lightning_lora.callbacks.checkpoint.RunCheckpoint`).
+    The metrics also go to ``trainer.callback_metrics`` on every rank, so Lightning's ``EarlyStopping`` can
+    monitor ``benchmark/pass@1`` (checked at the validation that follows the save).
 
     Args:
         settings: the problems and how to generate and score
@@ -56,7 +62,8 @@ class BenchmarkCallback(L.Callback):
         self._run_pending(trainer, pl_module)
 
     def on_validation_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if trainer.training:
+        # Before the validation of the step just saved, so EarlyStopping (at validation end) sees its result.
+        if not trainer.sanity_checking:
             self._run_pending(trainer, pl_module)
 
     def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
@@ -68,27 +75,35 @@ class BenchmarkCallback(L.Callback):
             return
         step, self._pending_step = self._pending_step, None
         checkpoint = _saved_checkpoint(trainer, step)
+        metrics: dict[str, float] = {}
         if trainer.is_global_zero and checkpoint is not None:
-            self._score(trainer, pl_module, step, checkpoint)
+            metrics = self._score(trainer, pl_module, step, checkpoint)
         if self._wait_group is not None:
             torch.distributed.barrier(group=self._wait_group)
         else:
             trainer.strategy.barrier("benchmark")
+        publish_metrics(trainer, trainer.strategy.broadcast(metrics, src=0))
 
-    def _score(self, trainer: L.Trainer, pl_module: L.LightningModule, step: int, checkpoint: Path) -> None:
+    def _score(self, trainer: L.Trainer, pl_module: L.LightningModule, step: int, checkpoint: Path) -> dict[str, float]:
         settings = self.settings
         if settings.system_prompt is None:
             settings = settings.replace(system_prompt=getattr(trainer.datamodule, "system_prompt", None))
+        start = time.perf_counter()
         results = score_and_write(pl_module.model, pl_module.tokenizer, self._problems, settings,
                                   checkpoint.with_suffix(""), extra={"checkpoint": checkpoint.name, "step": step})
+        seconds = time.perf_counter() - start
         pass1, passed, total = headline(results)
         metrics = {f"benchmark/{name}": value for name, value in results["summary"]["pass@k"].items() if value is not None}
         metrics["benchmark/problems_passed"] = passed
         for logger in trainer.loggers:
             logger.log_metrics(metrics, step=step)
-        is_best = update_best(checkpoint.parent, checkpoint, step, results)
-        rank_zero_info(f"[lightning_lora] benchmark at step {step}: pass@1 {pass1:.3f} ({passed}/{total})"
-                       + (" - new best" if is_best else ""))
+        keeper = next((c for c in trainer.checkpoint_callbacks if isinstance(c, RunCheckpoint)), None)
+        is_best = keeper.add_scores(trainer, checkpoint, step, metrics, {"benchmark": seconds}) if keeper else False
+        if keeper is None or keeper.keep is None:
+            is_best = update_best(checkpoint.parent, checkpoint, step, results)
+        rank_zero_info(f"[lightning_lora] benchmark at step {step}: pass@1 {pass1:.3f} ({passed}/{total}) "
+                       f"in {seconds:.1f}s" + (" - new best" if is_best else ""))
+        return metrics
 
 
 def patient_group(timeout_s: float) -> Any:
