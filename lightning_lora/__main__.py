@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "benchmark": "lightning_lora.commands.benchmark",
     "export": "lightning_lora.commands.export",
     "report": "lightning_lora.commands.report",
+    "evaluate": "lightning_lora.commands.evaluate",
 }
 
 HELP = """lightning_lora: parameter-efficient fine-tuning with honest evaluation.
@@ -28,6 +29,7 @@ HELP = """lightning_lora: parameter-efficient fine-tuning with honest evaluation
   benchmark --problems P --samples S | --config X [--ckpt_path C] | --checkpoints_dir D   code benchmark, pass@k
   export --ckpt_path C --output DIR [--merge]   PEFT adapter or merged Hugging Face model
   report --base DIR --tuned DIR | --runs DIR ...   base vs fine-tuned, or runs side by side
+  evaluate --ckpt_path C | --config X | --model DIR --tasks t1,t2 [--limit N]   lm-evaluation-harness tasks
 Each command takes --help.
 """
 
