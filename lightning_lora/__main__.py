@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "report": "lightning_lora.commands.report",
     "generate": "lightning_lora.commands.generate",
     "chat": "lightning_lora.commands.chat",
+    "evaluate": "lightning_lora.commands.evaluate",
 }
 
 HELP = """lightning_lora: parameter-efficient fine-tuning with honest evaluation.
@@ -32,6 +33,7 @@ HELP = """lightning_lora: parameter-efficient fine-tuning with honest evaluation
   report --base DIR --tuned DIR | --runs DIR ...   base vs fine-tuned, or runs side by side
   generate --ckpt_path C | --config X | --model DIR  --prompt TEXT | --input F --output F   answers, streamed or batched
   chat --ckpt_path C | --config X | --model DIR   an interactive conversation in the terminal
+  evaluate --ckpt_path C | --config X | --model DIR --tasks t1,t2 [--limit N]   lm-evaluation-harness tasks
 Each command takes --help.
 """
 

@@ -7,6 +7,7 @@ what goes in the file is the module's (``AdaptedModule.on_save_checkpoint``).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tempfile
@@ -22,6 +23,8 @@ CHECKPOINT_ROOT = Path("checkpoints")
 LOG_ROOT = Path("tb_logs")
 METADATA_KEY = "lightning_lora"
 STEP_PATTERN = re.compile(r"step(\d+)\.ckpt$")
+#: Written in the checkpoint folder when EarlyStopping ends a run (see ``RunCheckpoint``).
+EARLY_STOP_FILE = "early_stop.json"
 
 
 class CheckpointMismatchError(UserError):
@@ -43,6 +46,15 @@ def resolve_ckpt_path(ckpt_path: str, run_name: str) -> Path:
     if METADATA_KEY not in checkpoint or "pytorch-lightning_version" not in checkpoint:
         raise UserError(f"--ckpt_path {path} is not a checkpoint written by lightning_lora fit.")
     return path
+
+
+def refuse_resume_after_early_stop(folder: Path) -> None:
+    """A run EarlyStopping ended is finished: resuming it would train past the point it chose, silently."""
+    note = folder / EARLY_STOP_FILE
+    if note.is_file():
+        stop = json.loads(note.read_text())
+        raise UserError(f"{folder} stopped early at step {stop.get('step')} ({stop.get('message')}); resuming would "
+                        f"train past that. To continue anyway, delete {note}; to start over, use another --run_name.")
 
 
 def refuse_fresh_fit_into(folder: Path, run_name: str) -> None:

@@ -99,3 +99,13 @@ def collect_rng_states(include_cuda: bool) -> dict[str, Any]:
 def set_rng_states(states: dict[str, Any]) -> None:
     """Put back states from :func:`collect_rng_states` (``lightning.fabric.utilities.seed._set_rng_states``)."""
     _set_rng_states(states)
+
+
+def publish_metrics(trainer: L.Trainer, metrics: dict[str, float]) -> None:
+    """Put metrics measured outside ``self.log`` (a benchmark run from a callback hook) into
+    ``trainer.callback_metrics``, where EarlyStopping and ModelCheckpoint read them.
+
+    Relies on ``trainer.callback_metrics`` returning the logger connector's own dict (``_callback_metrics``),
+    which Lightning updates but clears only when a new stage starts.
+    """
+    trainer.callback_metrics.update({k: torch.tensor(float(v)) for k, v in metrics.items()})

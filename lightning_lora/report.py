@@ -1,6 +1,7 @@
 """Base vs fine-tuned evaluation runs as one markdown table (the ``report`` command's ``--base/--tuned``).
 
-``--base/--tuned``: two ``validate``/``test`` runs (folders with ``metrics.json``); the table (metric,
+``--base/--tuned``: two ``validate``/``test`` runs (folders with ``metrics.json``) and/or ``evaluate`` runs
+(``lm_eval.json``: lm-eval tasks as ``lm_eval/<task>/<metric>``); the table (metric,
 base, fine-tuned, delta) is saved as ``report.md`` in the fine-tuned run's folder.
 ``--runs``: training runs (folders a ``fit`` wrote); one row per run (method, parameters, time,
 memory, throughput, losses, task metric) and plots of the losses and the metric per checkpoint,
@@ -17,11 +18,22 @@ from lightning_lora.errors import UserError
 
 
 def read_metrics(folder: str | Path) -> dict[str, Any]:
-    """The ``metrics.json`` a validate/test run wrote; a folder without one is a user error."""
-    path = Path(folder) / "metrics.json"
-    if not path.is_file():
-        raise UserError(f"{folder} has no metrics.json; run `validate` or `test` with this config first.")
-    return json.loads(path.read_text())
+    """The ``metrics.json`` a validate/test run wrote and/or the ``lm_eval.json`` of ``evaluate`` (its tasks
+    under ``lm_eval/<task>/<metric>``); a folder with neither is a user error."""
+    path, harness = Path(folder) / "metrics.json", Path(folder) / "lm_eval.json"
+    if not path.is_file() and not harness.is_file():
+        raise UserError(f"{folder} has no metrics.json or lm_eval.json; run `validate`/`test` or `evaluate` "
+                        "with this config first.")
+    run = json.loads(path.read_text()) if path.is_file() else {}
+    if harness.is_file():
+        tasks = json.loads(harness.read_text())
+        run.setdefault("metrics", {})["lm_eval"] = {
+            task: {k: v for k, v in m.items() if k != "n" and "stderr" not in k} for task, m in tasks["tasks"].items()}
+        run.setdefault("method", tasks.get("method"))
+        run.setdefault("checkpoint", tasks.get("checkpoint"))
+        settings = tasks.get("settings", {})
+        run["lm_eval_settings"] = {k: settings.get(k) for k in ("limit", "num_fewshot")}
+    return run
 
 
 def flatten(metrics: dict[str, Any], prefix: str = "") -> dict[str, float]:
@@ -44,13 +56,17 @@ def base_vs_tuned(base: dict[str, Any], tuned: dict[str, Any]) -> str:
     if base.get("num_examples") != tuned.get("num_examples"):
         raise UserError(f"The runs evaluated different numbers of examples ({base.get('num_examples')} vs "
                         f"{tuned.get('num_examples')}).")
+    if "lm_eval_settings" in base and base["lm_eval_settings"] != tuned.get("lm_eval_settings", base["lm_eval_settings"]):
+        raise UserError(f"The lm-eval runs used different settings ({base['lm_eval_settings']} vs "
+                        f"{tuned['lm_eval_settings']}); evaluate both with the same --limit and --num_fewshot.")
     left, right = flatten(base["metrics"]), flatten(tuned["metrics"])
     shared = [k for k in right if k in left]
     if not shared:
         raise UserError("The two runs have no metric in common.")
     lines = [f"Base: method={base.get('method')}, checkpoint={base.get('checkpoint')}; fine-tuned: "
-             f"method={tuned.get('method')}, checkpoint={tuned.get('checkpoint')}; split={tuned.get('split')}, "
-             f"{tuned.get('num_examples')} examples.", "",
+             f"method={tuned.get('method')}, checkpoint={tuned.get('checkpoint')}"
+             + (f"; split={tuned.get('split')}, {tuned.get('num_examples')} examples" if tuned.get("split") else "")
+             + (f"; lm-eval {tuned['lm_eval_settings']}" if "lm_eval_settings" in tuned else "") + ".", "",
              "| metric | base | fine-tuned | delta |", "|---|---:|---:|---:|"]
     lines += [f"| {k} | {left[k]:.4f} | {right[k]:.4f} | {right[k] - left[k]:+.4f} |" for k in shared]
     return "\n".join(lines)

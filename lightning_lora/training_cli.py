@@ -33,6 +33,7 @@ from lightning_lora.checkpoints import (  # noqa: E402
     checkpoint_dir,
     read_metadata,
     refuse_fresh_fit_into,
+    refuse_resume_after_early_stop,
     resolve_ckpt_path,
 )
 from lightning_lora.errors import UserError, summarize_parse_error  # noqa: E402
@@ -112,6 +113,8 @@ class LightningLoraCLI(ConfigOverCheckpointCLI):
             config.ckpt_path = ckpt_path = "last" if has_last else None
         if ckpt_path:
             config.ckpt_path = ckpt_path = str(resolve_ckpt_path(ckpt_path, config.run_name))
+            if self.subcommand == "fit":
+                refuse_resume_after_early_stop(checkpoint_dir(config.run_name))
         elif self.subcommand == "fit":
             refuse_fresh_fit_into(checkpoint_dir(config.run_name), config.run_name)
         if self.subcommand == "fit":  # before any weights load: a run that cannot save must not start

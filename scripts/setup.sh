@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up a fresh machine: the sandbox tool (bubblewrap) where apt is available, and a virtualenv in .venv
-# with the CPU build of torch 2.13.0 and this package (editable, with test extras).
+# with the CPU build of torch 2.13.0 and this package (editable, with test extras, which include lm-eval).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -3,6 +3,7 @@ and only rank zero writes files."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -41,7 +42,9 @@ def test_ddp_with_two_cpu_processes_matches_one_process_and_rank_zero_alone_writ
 
     assert sorted(p.name for p in (ddp / "tb_logs" / "quickstart").iterdir()) == ["version_0"]
     run = ddp / "checkpoints" / "quickstart"
-    assert sorted(p.name for p in run.iterdir()) == ["config.yaml", "last.ckpt", "step000002.ckpt", "step000004.ckpt"]
+    assert sorted(p.name for p in run.iterdir()) == ["checkpoints.md", "config.yaml", "evaluations.json", "last.ckpt",
+                                                     "scores.json", "step000002.ckpt", "step000004.ckpt"]
+    assert sorted(e["step"] for e in json.loads((run / "scores.json").read_text()).values()) == [2, 4]
     assert torch.load(run / "last.ckpt", weights_only=True)["global_step"] == 4
 
     # 2 processes x 8 samples train on the same samples per step as 1 process x 16, with each step's

@@ -40,7 +40,8 @@ def test_loss_falls_and_logs_land_in_tb_logs(in_tmp):
     assert _scalars(log_dir, "train/tokens_per_sec") and _scalars(log_dir, "lr-AdamW/pg1")
     assert (log_dir / "config.yaml").exists() and (log_dir / "params.json").exists()
     ckpts = sorted(p.name for p in (in_tmp / "checkpoints" / "learn").iterdir())
-    assert ckpts == ["config.yaml", "last.ckpt", "step000010.ckpt", "step000020.ckpt", "step000030.ckpt"]
+    assert ckpts == ["checkpoints.md", "config.yaml", "evaluations.json", "last.ckpt", "scores.json",
+                     "step000010.ckpt", "step000020.ckpt", "step000030.ckpt"]
 
 
 def test_checkpoint_holds_only_trainable_weights_and_is_far_smaller(in_tmp, tiny_qwen2):

@@ -1,12 +1,22 @@
-"""ModelCheckpoint that saves on Ctrl-C / SIGTERM / crashes, but never a state a non-finite loss revealed."""
+"""ModelCheckpoint that saves on Ctrl-C / SIGTERM / crashes, but never a state a non-finite loss revealed,
+and keeps the best ``save_top_k`` by a metric known only once a checkpoint is evaluated."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import lightning as L
 from lightning.pytorch.callbacks import ModelCheckpoint
-from lightning.pytorch.utilities import rank_zero_warn
+from lightning.pytorch.callbacks.early_stopping import EarlyStoppingReason
+from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
+from lightning_lora.checkpoints import EARLY_STOP_FILE, STEP_PATTERN
 from lightning_lora.lightning_internals import batch_in_progress, batches_done, save_step_checkpoint, uncount_interrupted_step
+from lightning_lora.retention import KeepBest, evaluation_summary, read_scores, record, scores_table, summary_line
+
+#: Metrics their own callbacks record for the checkpoint they evaluated (not read back at validation end).
+EVALUATION_PREFIXES = ("benchmark/", "lm_eval/")
 
 
 class RunCheckpoint(ModelCheckpoint):
@@ -19,12 +29,85 @@ class RunCheckpoint(ModelCheckpoint):
       resume from there (with a lower learning rate, say).
     - An interruption inside a gradient-accumulation window saves nothing either: the partial
       gradients are not part of a checkpoint, so resuming from one would change the step.
+
+    With ``monitor`` (``--checkpoint.monitor benchmark/pass@1 --checkpoint.mode max --checkpoint.save_top_k 3``)
+    every checkpoint is first saved, then scored when its evaluation ends (its benchmark, lm-eval tasks or
+    validation at the same step), and the files outside the best ``save_top_k`` are deleted then
+    (:class:`~lightning_lora.retention.KeepBest`); results files stay, ``best`` names the top one, ``last``
+    stays. Scores live in ``scores.json`` in the checkpoint folder, so a resumed run ranks its earlier ones too.
+    A run EarlyStopping ends leaves ``early_stop.json`` with the reason (a resume is refused while it is there).
     """
+
+    keep: KeepBest | None = None
+
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        if self.monitor is not None and self.save_top_k != 0 and self.keep is None:
+            # Lightning would rank a checkpoint by the metric logged before it was saved (the previous
+            # validation's): rank it by its own evaluation instead, and let Lightning keep every file till then.
+            self.keep = KeepBest(self.monitor, self.mode, self.save_top_k)
+            self.monitor, self.save_top_k = None, -1
+        super().setup(trainer, pl_module, stage)
+
+    def add_scores(self, trainer: L.Trainer, checkpoint: Path, step: int, metrics: dict[str, float],
+                   seconds: dict[str, float] | None = None) -> bool:
+        """Record an evaluation of ``checkpoint`` (rank zero) and apply keep-best; return whether it is ``best`` now."""
+        record(checkpoint.parent, checkpoint.name, step, metrics, seconds)
+        if self.keep is None:
+            return False
+        deleted = self.keep.apply(checkpoint.parent)
+        if deleted:
+            rank_zero_info(f"[lightning_lora] kept the best {self.keep.save_top_k} by {self.keep.monitor}; "
+                           f"deleted {', '.join(deleted)} (results files kept)")
+        best_file = checkpoint.parent / "best.json"
+        best = json.loads(best_file.read_text()) if best_file.is_file() else {}
+        return best.get("checkpoint") == checkpoint.name and self.keep.monitor in metrics
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        super().on_validation_end(trainer, pl_module)
+        newest = Path(self.best_model_path) if self.best_model_path else None
+        match = STEP_PATTERN.search(newest.name) if newest is not None else None
+        if trainer.sanity_checking or not trainer.is_global_zero or match is None or int(match.group(1)) != trainer.global_step:
+            return
+        metrics = {k: float(v) for k, v in trainer.callback_metrics.items()
+                   if getattr(v, "numel", lambda: 1)() == 1 and not k.startswith(EVALUATION_PREFIXES)}
+        self.add_scores(trainer, newest, trainer.global_step, metrics)
+
+    def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        # After the other callbacks' on_fit_end (Lightning runs checkpoint callbacks last): the final
+        # checkpoint's evaluation is in.
+        super().on_fit_end(trainer, pl_module)
+        if not trainer.is_global_zero or not self.dirpath or not (Path(self.dirpath) / "scores.json").is_file():
+            return
+        folder = Path(self.dirpath)
+        summary = evaluation_summary(folder)
+        (folder / "evaluations.json").write_text(json.dumps(summary, indent=2) + "\n")
+        table = scores_table(folder)
+        (folder / "checkpoints.md").write_text(table + "\n")
+        rank_zero_info(f"[lightning_lora] per-checkpoint table ({folder / 'checkpoints.md'}):\n{table}")
+        rank_zero_info(f"[lightning_lora] {summary_line(summary)}")
+        if self.keep is not None and not self.keep.ranked(read_scores(folder)):
+            rank_zero_warn(f"--checkpoint.monitor {self.keep.monitor}: no checkpoint was scored on it, so none was "
+                           f"deleted; the metrics recorded are "
+                           f"{sorted({n for e in read_scores(folder).values() for n in e['metrics']})}.")
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if not trainer.sanity_checking and not trainer.fast_dev_run:
             save_step_checkpoint(self, trainer)
         super().on_train_end(trainer, pl_module)
+        self._record_early_stop(trainer)
+
+    def _record_early_stop(self, trainer: L.Trainer) -> None:
+        """Say why EarlyStopping ended the run, and leave ``early_stop.json`` so a resume does not silently go on."""
+        stopper = next((c for c in trainer.early_stopping_callbacks
+                        if c.stopping_reason != EarlyStoppingReason.NOT_STOPPED), None)
+        if stopper is None or not trainer.is_global_zero or not self.dirpath:
+            return
+        note = {"step": trainer.global_step, "monitor": stopper.monitor, "reason": stopper.stopping_reason.value,
+                "message": stopper.stopping_reason_message}
+        (Path(self.dirpath) / EARLY_STOP_FILE).write_text(json.dumps(note, indent=2) + "\n")
+        rank_zero_info(f"[lightning_lora] stopped early at step {trainer.global_step}: {stopper.stopping_reason_message}")
+        for logger in trainer.loggers:
+            logger.log_metrics({"early_stop/step": float(trainer.global_step)}, step=trainer.global_step)
 
     def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
         last = self.last_model_path or "no checkpoint"
@@ -42,3 +125,4 @@ class RunCheckpoint(ModelCheckpoint):
             # logged steps as a save at that step's end would, or the resumed run logs one step late.
             uncount_interrupted_step(trainer)
         super().on_exception(trainer, pl_module, exception)
+

@@ -33,7 +33,7 @@ def main(argv: list[str]) -> int:
         sys.stdout.write(table + "\n\n(saved: " + ", ".join(str(f) for f in files) + ")\n")
         return 0
     if not (args.base and args.tuned):
-        raise UserError("report needs --base and --tuned (two validate/test run folders), or --runs (training runs).")
+        raise UserError("report needs --base and --tuned (two validate/test or evaluate run folders), or --runs (training runs).")
     table = base_vs_tuned(read_metrics(args.base), read_metrics(args.tuned))
     output = Path(args.output) if args.output else Path(args.tuned) / "report.md"
     output.write_text(table + "\n")

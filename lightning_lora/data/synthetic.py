@@ -142,6 +142,18 @@ def benchmark_problems(num_problems: int = 24, tests_per_problem: int = 3, seed:
     return problems
 
 
+def code_choice_rows(num_rows: int = 48, seed: int = 2) -> list[dict]:
+    """Multiple choice over held-out phrasings: ``question``, ``choices`` (the program of every operation),
+    ``label`` (the index of the one that answers). The lm-eval task ``synthetic_code_choice`` reads them."""
+    rng = random.Random(seed)
+    choices = [solution_code(op) for op in OPERATIONS]
+    rows = []
+    for _ in range(num_rows):
+        op, prompt = _sample(rng, HELDOUT_PHRASINGS)
+        rows.append({"question": prompt, "choices": choices, "label": OPERATIONS.index(op)})
+    return rows
+
+
 def write_jsonl(rows: list[dict], path: Path) -> Path:
     """Write rows as JSON lines (atomically: a reader never sees half a file)."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,98 @@
+"""The mechanics shared by callbacks that evaluate every checkpoint as it is saved (the code benchmark,
+lm-eval tasks): when to run, on which rank, and where the metrics go."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.utilities import rank_zero_warn
+
+from lightning_lora.callbacks.checkpoint import RunCheckpoint
+from lightning_lora.checkpoints import load_checkpoint_file
+from lightning_lora.lightning_internals import publish_metrics
+
+
+class EvaluateOnSave(L.Callback):
+    """Call :meth:`evaluate` on rank zero with each step checkpoint just saved, at the next hook boundary
+    (the validation of that step, else the next batch, else the end of fit).
+
+    The other ranks wait at a barrier of their own (a gloo group with ``wait_timeout_s``), so an evaluation
+    longer than the strategy's collective timeout does not kill them; then the metrics are broadcast and put in
+    ``trainer.callback_metrics`` on every rank, where Lightning's ``EarlyStopping`` reads them.
+
+    Args:
+        wait_timeout_s: how long the other ranks wait for one evaluation (multi-process runs).
+    """
+
+    def __init__(self, wait_timeout_s: float = 24 * 3600.0) -> None:
+        self.wait_timeout_s = wait_timeout_s
+        self._pending_step: int | None = None
+        self._wait_group: Any = None
+
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        if stage == "fit":
+            self._wait_group = patient_group(self.wait_timeout_s)  # collective: every rank calls setup
+
+    def evaluate(self, trainer: L.Trainer, pl_module: L.LightningModule, step: int, checkpoint: Path) -> dict[str, float]:
+        """Evaluate the current weights (those of ``checkpoint``); return the metrics to log."""
+        raise NotImplementedError
+
+    def on_save_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]) -> None:
+        # The file is written after this hook returns; score it at the next hook boundary.
+        self._pending_step = trainer.global_step
+
+    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int) -> None:
+        self._run_pending(trainer, pl_module)
+
+    def on_validation_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        # Before the validation of the step just saved, so EarlyStopping (at validation end) sees its result.
+        if not trainer.sanity_checking:
+            self._run_pending(trainer, pl_module)
+
+    def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        # After on_train_end, where the final checkpoint is written.
+        self._run_pending(trainer, pl_module)
+
+    def _run_pending(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self._pending_step is None:
+            return
+        step, self._pending_step = self._pending_step, None
+        checkpoint = _saved_checkpoint(trainer, step)
+        metrics: dict[str, float] = {}
+        if trainer.is_global_zero and checkpoint is not None:
+            metrics = self.evaluate(trainer, pl_module, step, checkpoint)
+        if self._wait_group is not None:
+            torch.distributed.barrier(group=self._wait_group)
+        else:
+            trainer.strategy.barrier("benchmark")
+        publish_metrics(trainer, trainer.strategy.broadcast(metrics, src=0))
+
+def run_checkpoint(trainer: L.Trainer) -> RunCheckpoint | None:
+    """The run's RunCheckpoint (which records scores and keeps the best), if any."""
+    return next((c for c in trainer.checkpoint_callbacks if isinstance(c, RunCheckpoint)), None)
+
+
+def patient_group(timeout_s: float) -> Any:
+    """A gloo process group over all ranks with its own timeout, for ranks that wait while rank zero
+    works alone; None outside a multi-process run. Every rank must call it (it is a collective)."""
+    dist = torch.distributed
+    if not dist.is_available() or not dist.is_initialized() or dist.get_world_size() == 1:
+        return None
+    return dist.new_group(backend="gloo", timeout=timedelta(seconds=timeout_s))
+
+
+def _saved_checkpoint(trainer: L.Trainer, step: int) -> Path | None:
+    """The step checkpoint ModelCheckpoint just wrote (not ``last``): without a monitor, its ``best_model_path``
+    is the newest top-k file."""
+    for callback in trainer.checkpoint_callbacks:
+        if isinstance(callback, ModelCheckpoint) and callback.best_model_path:
+            path = Path(callback.best_model_path)
+            if path.is_file() and path.name != "last.ckpt" and load_checkpoint_file(path).get("global_step") == step:
+                return path
+    rank_zero_warn(f"BenchmarkCallback: no checkpoint file of step {step} found; not benchmarking it.")
+    return None
