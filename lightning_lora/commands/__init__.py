@@ -1,0 +1,1 @@
+"""Command modules of ``python -m lightning_lora``: each has ``main(argv) -> int``."""
