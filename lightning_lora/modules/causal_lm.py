@@ -24,7 +24,9 @@ class CausalLMModule(AdaptedModule):
     """A Hugging Face causal LM with a fine-tuning method applied.
 
     Args:
-        model_name_or_path: hub id, local directory, or ``tiny:<arch>`` (offline random-init model).
+        model_name_or_path: hub id, local directory, ``.gguf`` file (de-quantized into ``dtype``; needs
+            the ``gguf`` package), ``tiny:<arch>`` (offline random-init model) or ``real:<name>`` (a model
+            fetched by ``python -m lightning_lora models fetch``).
         method: ``lora``, ``dora``, ``qlora`` (4-bit base, CUDA only), ``ia3``, ``full``, ``bitfit``
             (bias terms only), ``peft`` (any PEFT config in ``peft_config``), or ``none`` (frozen:
             evaluate the base model).
@@ -35,6 +37,7 @@ class CausalLMModule(AdaptedModule):
         dtype: weights dtype at load time: ``float32``, ``bfloat16``, ``float16`` or ``auto``.
         attn_implementation: ``sdpa``, ``eager``, ``flash_attention_2``, or None for the model's default.
         gradient_checkpointing: recompute activations in backward to save memory.
+        gguf_file: the GGUF file inside the folder or hub repository ``model_name_or_path`` names.
         efficient_loss: compute logits only at the target positions (the hidden states there go
             through the LM head; prompt, pad and packing gaps never reach it) and give right-padded
             batches no padding mask (with causal attention no real token sees the padding, and the

@@ -20,10 +20,10 @@ class SequenceClassifierModule(AdaptedModule):
     """A Hugging Face encoder or decoder with a classification head and a fine-tuning method applied.
 
     Args:
-        model_name_or_path: hub id, local directory, or ``tiny:<arch>``.
+        model_name_or_path: hub id, local directory, ``.gguf`` file, ``tiny:<arch>`` or ``real:<name>``.
         num_labels: number of classes; filled in from the data module when left unset.
         label_names: class names in label order; filled in from the data module when left unset.
-        **kwargs: method, lora, optimizer, dtype, attn_implementation, gradient_checkpointing as in
+        **kwargs: method, lora, optimizer, dtype, attn_implementation, gradient_checkpointing, gguf_file as in
             :class:`~lightning_lora.modules.causal_lm.CausalLMModule`.
     """
 

@@ -16,11 +16,11 @@ class GenerativeQAModule(CausalLMModule):
     """A causal LM fine-tuned to answer from a context, or to say the question is unanswerable.
 
     Args:
-        model_name_or_path: hub id, local directory, or ``tiny:<arch>``.
+        model_name_or_path: hub id, local directory, ``.gguf`` file, ``tiny:<arch>`` or ``real:<name>``.
         max_new_tokens: answer length budget when generating.
         generate_during_fit: also generate and score answers in the validations during ``fit``
             (``validate`` and ``test`` always do).
-        **kwargs: method, lora, optimizer, dtype, attn_implementation, gradient_checkpointing as in
+        **kwargs: method, lora, optimizer, dtype, attn_implementation, gradient_checkpointing, gguf_file as in
             :class:`~lightning_lora.modules.causal_lm.CausalLMModule`.
     """
 

