@@ -38,6 +38,7 @@ from lightning_lora.checkpoints import (  # noqa: E402
 from lightning_lora.errors import UserError, summarize_parse_error  # noqa: E402
 from lightning_lora.lightning_internals import ConfigOverCheckpointCLI  # noqa: E402
 from lightning_lora.modules.base import AdaptedModule  # noqa: E402
+from lightning_lora.run_lock import RunLock, is_primary_process  # noqa: E402
 
 
 class OneLineErrorParser(LightningArgumentParser):
@@ -68,7 +69,19 @@ class SaveConfigToRun(SaveConfigCallback):
 
 
 class LightningLoraCLI(ConfigOverCheckpointCLI):
-    """LightningCLI with the project's defaults: run folders, checkpoint cadence, linked model name."""
+    """LightningCLI with the project's defaults: run folders, checkpoint cadence, linked model name.
+
+    A ``fit`` holds its run folder's :class:`~lightning_lora.run_lock.RunLock` from before anything is
+    written until the CLI returns or raises (and the kernel frees it on any other exit).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.run_lock: RunLock | None = None
+        try:
+            super().__init__(*args, **kwargs)
+        finally:
+            if self.run_lock is not None:
+                self.run_lock.release()
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.add_argument("--run_name", type=str, default="run",
@@ -103,6 +116,10 @@ class LightningLoraCLI(ConfigOverCheckpointCLI):
         with isolate_rng():
             datamodule = _datamodule_from_config(config)
             _fill_label_names(config, datamodule)
+        if self.subcommand == "fit":  # before any weights load: a run that cannot save must not start
+            check_output_folders_writable(config.run_name, logs=_is_default_logger(config.trainer.logger))
+            if is_primary_process():  # one fit per run folder; the other ranks share rank zero's lock
+                self.run_lock = RunLock(checkpoint_dir(config.run_name)).acquire()
         ckpt_path = config.get("ckpt_path")
         if ckpt_path == "auto":  # preemptible jobs re-run one command: resume when there is something to resume
             if self.subcommand != "fit":
@@ -114,8 +131,6 @@ class LightningLoraCLI(ConfigOverCheckpointCLI):
             config.ckpt_path = ckpt_path = str(resolve_ckpt_path(ckpt_path, config.run_name))
         elif self.subcommand == "fit":
             refuse_fresh_fit_into(checkpoint_dir(config.run_name), config.run_name)
-        if self.subcommand == "fit":  # before any weights load: a run that cannot save must not start
-            check_output_folders_writable(config.run_name, logs=_is_default_logger(config.trainer.logger))
         if _is_default_logger(config.trainer.logger):
             # Resuming fit continues the run's TensorBoard version; validate/test get a version of their own.
             resume = ckpt_path and self.subcommand == "fit"
