@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import re
 import sys
@@ -35,7 +36,7 @@ from lightning_lora.checkpoints import (  # noqa: E402
     refuse_fresh_fit_into,
     resolve_ckpt_path,
 )
-from lightning_lora.errors import UserError, summarize_parse_error  # noqa: E402
+from lightning_lora.errors import UserError, first_line, summarize_parse_error  # noqa: E402
 from lightning_lora.lightning_internals import ConfigOverCheckpointCLI  # noqa: E402
 from lightning_lora.modules.base import AdaptedModule  # noqa: E402
 from lightning_lora.run_lock import RunLock, is_primary_process  # noqa: E402
@@ -192,6 +193,9 @@ def _is_default_logger(logger: Any) -> bool:
 
 def build_cli(args: list[str] | None = None, run: bool = True) -> LightningLoraCLI:
     """Build (and by default run) the CLI; tests call this with a list of arguments."""
+    if args is not None:
+        check_config_files(args)
+        args = nested_nulls_as_dicts(args)
     return LightningLoraCLI(
         AdaptedModule, LightningDataModule, subclass_mode_model=True, subclass_mode_data=True,
         parser_class=OneLineErrorParser, save_config_callback=SaveConfigToRun, save_config_kwargs={"overwrite": True},
@@ -200,6 +204,59 @@ def build_cli(args: list[str] | None = None, run: bool = True) -> LightningLoraC
                           "plugins": [{"class_path": "lightning_lora.checkpoint_io.AtomicCheckpointIO"}]},
         args=args, run=run, parser_kwargs={"default_env": False},
     )
+
+
+_NULLS = ("null", "Null", "NULL", "~", "None", "none")
+
+
+def nested_nulls_as_dicts(argv: list[str]) -> list[str]:
+    """``--model.lora.target_modules null`` as ``--model '{"init_args": {"lora": {"target_modules": null}}}'``.
+
+    jsonargparse (4.53) hands a nested override of a class-valued option (``model``, ``data``) on as the
+    text ``None``, which an option typed ``list[str] | None`` refuses; the dict form reaches it as a real
+    null, merged into the config's values like any other override.
+    """
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        key, value, width = arg, None, 1
+        if "=" in arg:
+            key, value = arg.split("=", 1)
+        elif i + 1 < len(argv):
+            value, width = argv[i + 1], 2
+        root, _, rest = key.removeprefix("--").partition(".")
+        rest = rest.removeprefix("init_args.")
+        if key.startswith("--") and root in ("model", "data") and rest and rest != "class_path" and value in _NULLS:
+            nested: Any = None
+            for part in reversed(rest.split(".")):
+                nested = {part: nested}
+            out += [f"--{root}", json.dumps({"init_args": nested})]
+            i += width
+            continue
+        out.append(arg)
+        i += 1
+    return out
+
+
+def check_config_files(argv: list[str]) -> None:
+    """A ``--config`` file that is not valid YAML is named with its line and column (jsonargparse names neither)."""
+    import yaml
+
+    paths = [argv[i + 1] for i, a in enumerate(argv[:-1]) if a == "--config"]
+    paths += [a.split("=", 1)[1] for a in argv if a.startswith("--config=")]
+    for path in paths:
+        file = Path(path)
+        if not file.is_file():
+            continue
+        try:
+            yaml.safe_load(file.read_text())
+        except yaml.YAMLError as err:
+            mark = getattr(err, "problem_mark", None)
+            where = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+            problem = getattr(err, "problem", None) or first_line(err)
+            hint = " (YAML indents with spaces, not tabs)" if r"\t" in problem else ""
+            raise UserError(f"--config {path}{where}: {problem}{hint}.") from None
 
 
 def build_from_config(config: str | Path) -> LightningLoraCLI:

@@ -18,6 +18,7 @@ from pathlib import Path
 # Imported before any test: both bind a log handler to sys.stderr at import, which must not be a
 # capsys stream that is closed when a later row logs through it ("--- Logging error ---" + traceback).
 import datasets  # noqa: F401
+import lightning  # noqa: F401  (its logger too: "Seed set to 0")
 import pytest
 import torch
 import transformers  # noqa: F401
