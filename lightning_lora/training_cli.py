@@ -19,8 +19,25 @@ from typing import Any, NoReturn
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("JSONARGPARSE_DEPRECATION_WARNINGS", "off")
 
+
+def _quiet_library_chatter() -> None:
+    """What a newcomer should not have to read: two deprecation notices addressed to library authors, a
+    warning about passing ``args`` (the command does so on purpose) and an advertisement for a logging service."""
+    import logging
+    import warnings
+
+    warnings.filterwarnings("ignore", message=r".*`is_gradient_checkpointing` is deprecated", category=FutureWarning)
+    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)` is deprecated")
+    warnings.filterwarnings("ignore", message=r"LightningCLI's args parameter is intended to run from within Python")
+    logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(
+        lambda record: not str(record.getMessage()).startswith("💡 Tip"))
+
+
+_quiet_library_chatter()
+
 from lightning.pytorch import LightningDataModule  # noqa: E402
 from lightning.pytorch.callbacks import LearningRateMonitor  # noqa: E402
+from lightning.pytorch.callbacks.progress import ProgressBar  # noqa: E402
 from lightning.pytorch.cli import LightningArgumentParser, SaveConfigCallback  # noqa: E402
 from lightning.pytorch.utilities.seed import isolate_rng  # noqa: E402
 
@@ -37,7 +54,7 @@ from lightning_lora.checkpoints import (  # noqa: E402
     resolve_ckpt_path,
 )
 from lightning_lora.errors import UserError, first_line, summarize_parse_error  # noqa: E402
-from lightning_lora.lightning_internals import ConfigOverCheckpointCLI  # noqa: E402
+from lightning_lora.lightning_internals import ConfigOverCheckpointCLI, progress_bar  # noqa: E402
 from lightning_lora.modules.base import AdaptedModule  # noqa: E402
 from lightning_lora.run_lock import RunLock, is_primary_process  # noqa: E402
 
@@ -105,6 +122,17 @@ class LightningLoraCLI(ConfigOverCheckpointCLI):
         parser.link_arguments("run_name", "checkpoint.dirpath", compute_fn=lambda name: str(checkpoint_dir(name)))
         parser.link_arguments(("eval_every_n_steps", "trainer.accumulate_grad_batches"), "trainer.val_check_interval",
                               compute_fn=lambda every, accumulate: every * (accumulate or 1))
+
+    def instantiate_trainer(self, **kwargs: Any) -> Any:
+        """The trainer, with :func:`~lightning_lora.lightning_internals.progress_bar` unless the config names one
+        or turns bars off."""
+        config = self.config_init[self.subcommand] if self.subcommand else self.config_init
+        trainer = config.get("trainer") or {}
+        callbacks = trainer.get("callbacks") or []
+        callbacks = list(callbacks) if isinstance(callbacks, (list, tuple)) else [callbacks]
+        if trainer.get("enable_progress_bar") is not False and not any(isinstance(c, ProgressBar) for c in callbacks):
+            kwargs.setdefault("callbacks", [*callbacks, progress_bar()])
+        return super().instantiate_trainer(**kwargs)
 
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand] if self.subcommand else self.config
@@ -200,7 +228,10 @@ def build_cli(args: list[str] | None = None, run: bool = True) -> LightningLoraC
         AdaptedModule, LightningDataModule, subclass_mode_model=True, subclass_mode_data=True,
         parser_class=OneLineErrorParser, save_config_callback=SaveConfigToRun, save_config_kwargs={"overwrite": True},
         auto_configure_optimizers=False,
+        # No model summary: its table lists the wrapper and the metric objects, and "Total FLOPs: 0"; the
+        # parameter report (trainable vs total, params.json) says what matters.
         trainer_defaults={"check_val_every_n_epoch": None, "log_every_n_steps": 20, "use_distributed_sampler": False,
+                          "enable_model_summary": False,
                           "plugins": [{"class_path": "lightning_lora.checkpoint_io.AtomicCheckpointIO"}]},
         args=args, run=run, parser_kwargs={"default_env": False},
     )

@@ -124,3 +124,20 @@ def test_target_modules_null_on_the_command_line_restores_the_architecture_defau
     adapted = {name.rsplit(".lora_A", 1)[0].rsplit(".", 1)[-1] for name, _ in cli.model.model.named_modules()
                if name.endswith(".lora_A")}
     assert adapted == set(LORA_TARGETS["qwen2"])
+
+
+def test_a_fit_ends_with_a_summary_and_its_console_reads_without_library_noise(in_tmp, capsys):
+    assert main(["fit", "--config", str(REPO / "configs" / "quickstart.yaml"), "--trainer.callbacks", "[]",
+                 "--trainer.max_steps", "4", "--checkpoint.every_n_train_steps", "2", "--eval_every_n_steps", "2",
+                 "--run_name", "first"]) == 0
+    out, err = capsys.readouterr()
+    summary = out[out.index("Finished: 4 steps in "):]
+    assert "Final train/loss " in summary and ", val/loss " in summary
+    assert "Last checkpoint: checkpoints/first/last.ckpt" in summary
+    assert "Logs (TensorBoard, config.yaml, params.json, train_summary.json): tb_logs/first/version_0/" in summary
+    for command in ("tensorboard --logdir tb_logs/first", "python -m lightning_lora report --runs tb_logs/first/version_0",
+                    "python -m lightning_lora export --ckpt_path checkpoints/first/last.ckpt --output exported/first"):
+        assert f"\n  {command}\n" in summary + "\n"
+    assert "━" not in out and "Epoch 0" in err  # every progress bar on stderr
+    for noise in ("v_num", "Epoch 0/-", "Total FLOPs", "FutureWarning", "deprecated", "litlogger", "LightningCLI's args"):
+        assert noise not in out + err, noise

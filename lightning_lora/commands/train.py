@@ -11,13 +11,14 @@ from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from lightning_lora.errors import first_line, user_error_in_chain
+from lightning_lora.run_summary import fit_summary
 from lightning_lora.training_cli import build_cli, instantiation_error
 
 
 def main(argv: list[str]) -> int:
     """Build and run the training CLI on ``argv`` (``["fit", "--config", ...]``); return the exit status."""
     try:
-        build_cli(argv)
+        cli = build_cli(argv)
     except SystemExit as exit_:
         if isinstance(exit_.__context__, KeyboardInterrupt):  # Lightning's Ctrl-C handling ends in sys.exit(1)
             return 130  # RunCheckpoint has said what was saved
@@ -38,4 +39,6 @@ def main(argv: list[str]) -> int:
             raise  # a UserError is reported by __main__; anything else is a bug and keeps its traceback
         print(f"error: {message}", file=sys.stderr)
         return 2
+    if cli.subcommand == "fit" and cli.trainer.is_global_zero and not cli.trainer.interrupted:
+        print(fit_summary(cli.trainer), flush=True)
     return 0
