@@ -126,7 +126,7 @@ def _load(auto_class: Any, name_or_path: str, dtype: str, attn_implementation: s
 
 def newly_initialized_modules(loading_info: dict[str, Any]) -> list[str]:
     """The modules ``from_pretrained`` initialised at random (weights missing from the files, or of another
-    shape): heads, poolers, resized embeddings. Their weights must be trained and saved, or every load differs."""
+    shape): task heads, poolers. Their weights must be trained and saved, or every load differs."""
     keys = set(loading_info.get("missing_keys") or ()) | {key for key, *_ in loading_info.get("mismatched_keys") or ()}
     return sorted({key.rsplit(".", 1)[0] for key in keys})
 
