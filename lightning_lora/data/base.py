@@ -26,6 +26,7 @@ from lightning_lora.data.sources import (
     load_source,
     looks_like_missing_file,
     source_location,
+    user_fields,
 )
 from lightning_lora.lightning_internals import batches_done
 from lightning_lora.prompting import build_completion, build_prompt, has_chat_template
@@ -164,7 +165,7 @@ class BaseDataModule(L.LightningDataModule):
             if missing:
                 raise DataError(
                     f"{self.path} ({split} split) has no field {', '.join(repr(m) for m in missing)}; "
-                    f"its fields are {', '.join(dataset.column_names)}."
+                    f"its fields are {', '.join(user_fields(dataset))}."
                 )
             if len(dataset) == 0:
                 raise DataError(f"{self.path} has no rows in its {split} split.")

@@ -9,7 +9,7 @@ import torch
 
 from lightning_lora.data.base import BaseDataModule
 from lightning_lora.data.collate import pad_sequences
-from lightning_lora.data.sources import DataError
+from lightning_lora.data.sources import DataError, user_fields
 
 
 class TextClassificationDataModule(BaseDataModule):
@@ -47,7 +47,7 @@ class TextClassificationDataModule(BaseDataModule):
         train = self.load_splits()["train"]
         if self.label_field not in train.column_names:
             raise DataError(f"{self.path} (train split) has no field {self.label_field!r}; its fields are "
-                            f"{', '.join(train.column_names)}.")
+                            f"{', '.join(user_fields(train))}.")
         feature = train.features[self.label_field]
         if getattr(feature, "names", None):
             return list(feature.names)

@@ -174,6 +174,11 @@ def load_source(path: str, config_name: str | None, split_field: str, val_fracti
     return splits
 
 
+def user_fields(dataset: Any) -> list[str]:
+    """The dataset's own columns (without :data:`SOURCE_ROW`), for messages that list them."""
+    return [name for name in dataset.column_names if name != SOURCE_ROW]
+
+
 def source_location(path: str, record: int, source_split: str | None = None) -> str:
     """Where a record is in the user's data: ``data.jsonl, line 33`` for a JSON-lines file (blank lines
     counted), ``data.csv, row 5 after the header``, else ``<path>, record 12`` (0-based, in its source split)."""
