@@ -12,7 +12,8 @@ def fit_summary(trainer: Any) -> str:
     """Steps, time, final losses, the best checkpoint and its metric, the run's folders and the next commands."""
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if getattr(v, "numel", lambda: 1)() == 1}
     ckpt_dir = Path(trainer.checkpoint_callback.dirpath) if trainer.checkpoint_callback else None
-    log_dir = Path(trainer.log_dir) if trainer.logger is not None and trainer.log_dir else None
+    # The logger's own folder: ``trainer.log_dir`` broadcasts, a collective the other DDP ranks have left.
+    log_dir = Path(trainer.logger.log_dir) if getattr(trainer.logger, "log_dir", None) else None
     train_time = _read_json(log_dir / "train_summary.json").get("train_time_s") if log_dir else None
     lines = [f"Finished: {trainer.global_step} steps" + (f" in {_duration(train_time)}" if train_time is not None else "")
              + ". Final " + ", ".join(f"{k} {metrics[k]:.4g}" for k in ("train/loss", "val/loss", "val/accuracy")

@@ -237,7 +237,7 @@ def build_cli(args: list[str] | None = None, run: bool = True) -> LightningLoraC
     )
 
 
-_NULLS = ("null", "Null", "NULL", "~", "None", "none")
+_NULLS = ("null", "Null", "NULL", "~")  # YAML nulls; "none" is a value (model.method none)
 
 
 def nested_nulls_as_dicts(argv: list[str]) -> list[str]:

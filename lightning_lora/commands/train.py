@@ -19,14 +19,14 @@ def main(argv: list[str]) -> int:
     """Build and run the training CLI on ``argv`` (``["fit", "--config", ...]``); return the exit status."""
     try:
         cli = build_cli(argv)
-    except SystemExit as exit_:
-        if isinstance(exit_.__context__, KeyboardInterrupt):  # Lightning's Ctrl-C handling ends in sys.exit(1)
-            return 130  # RunCheckpoint has said what was saved
-        raise
     except SIGTERMException:  # a SystemExit without a code: a preempted run must not look finished
         print("error: stopped by SIGTERM; the checkpoint saved on the way out is last (resume with --ckpt_path last).",
               file=sys.stderr)
         return 143
+    except SystemExit as exit_:
+        if isinstance(exit_.__context__, KeyboardInterrupt):  # Lightning's Ctrl-C handling ends in sys.exit(1)
+            return 130  # RunCheckpoint has said what was saved
+        raise
     except FloatingPointError as err:
         print(f"error: {err} Training stopped; the last checkpoint written before it is intact.", file=sys.stderr)
         return 1

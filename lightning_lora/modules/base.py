@@ -128,7 +128,7 @@ class AdaptedModule(L.LightningModule):
         if self.method == "qlora" and self.trainer.world_size > 1:
             raise UserError("model.method 'qlora' runs on a single device: its 4-bit base is placed on one GPU at load "
                             f"time; use trainer.devices 1 (got {self.trainer.world_size} processes) or method lora.")
-        self._check_positions(getattr(self.trainer, "datamodule", None))
+        self._check_positions(self.trainer.datamodule if has_trainer(self) else None)
 
     def _check_positions(self, datamodule: Any) -> None:
         """Refuse samples longer than the model has positions for now, not as an IndexError deep in a forward pass."""
