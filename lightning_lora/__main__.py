@@ -41,8 +41,19 @@ Each command takes --help.
 
 
 def main(args: list[str] | None = None) -> int:
-    """Run the command named by ``args[0]``; a user's mistake is one ``error:`` line and exit status 2."""
+    """Run the command named by ``args[0]``; a user's mistake is one ``error:`` line and exit status 2,
+    Ctrl-C before training one line and status 130."""
     argv = list(sys.argv[1:] if args is None else args)
+    try:
+        return _run(argv)
+    except KeyboardInterrupt:  # training handles its own; this is imports, parsing, data or model loading
+        training = not argv or COMMANDS.get(argv[0]) == COMMANDS["fit"]
+        print("Interrupted (Ctrl-C)" + (" during start-up: nothing was trained or saved." if training else "."),
+              file=sys.stderr)
+        return 130
+
+
+def _run(argv: list[str]) -> int:
     if not argv or argv[0] in ("-h", "--help"):
         print(HELP)  # then the training CLI's own usage, with its subcommands
     elif argv[0] not in COMMANDS and not argv[0].startswith("-"):

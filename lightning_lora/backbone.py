@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -124,8 +125,10 @@ def load_sequence_classifier(
     from transformers import AutoModelForSequenceClassification
 
     id2label = dict(enumerate(label_names))
+    # A base saved as a classifier with another number of labels gets a new head, as users expect (logged below).
     return _load(AutoModelForSequenceClassification, name_or_path, dtype, attn_implementation, None, pad_token_id,
-                 num_labels=len(label_names), id2label=id2label, label2id={v: k for k, v in id2label.items()})
+                 num_labels=len(label_names), id2label=id2label, label2id={v: k for k, v in id2label.items()},
+                 ignore_mismatched_sizes=True)
 
 
 def _load(auto_class: Any, name_or_path: str, dtype: str, attn_implementation: str | None,
@@ -139,11 +142,28 @@ def _load(auto_class: Any, name_or_path: str, dtype: str, attn_implementation: s
         # 4-bit weights are placed on this process's GPU at load time; Lightning must not move them.
         options["device_map"] = {"": int(os.environ.get("LOCAL_RANK", 0))}
     try:
-        model = auto_class.from_pretrained(source.path, **options)
+        try:
+            model, info = auto_class.from_pretrained(source.path, output_loading_info=True, **options)
+        except ValueError as err:
+            if not _unsupported_attention(err) or options.get("attn_implementation") in (None, "eager"):
+                raise
+            # Gemma2, Bloom, ... have no SDPA path in this transformers: fall back to the one every model has.
+            print(f"[lightning_lora] {name_or_path}: {first_line(err).split(' does not support')[0]} does not support "
+                  f"attn_implementation {options['attn_implementation']!r}; using 'eager'.", file=sys.stderr)
+            options["attn_implementation"] = "eager"
+            model, info = auto_class.from_pretrained(source.path, output_loading_info=True, **options)
     except (OSError, ValueError) as err:
         raise BackboneError(f"Could not load model {name_or_path!r} ({_where(source.path)}): {first_line(err)}") from err
     if source.gguf_file:
         forget_gguf_quantization(model)
+    model.newly_initialized_modules = newly_initialized_modules(info)
+    if model.newly_initialized_modules:
+        replaced = sorted({key.rsplit(".", 1)[0] for key, *_ in info.get("mismatched_keys") or ()})
+        print(f"[lightning_lora] {name_or_path}: not in the model's files, newly initialised: "
+              f"{', '.join(model.newly_initialized_modules)}"
+              + (f" (the saved {', '.join(replaced)} had another shape, e.g. another number of labels: replaced)"
+                 if replaced else "")
+              + "; they train with the method and are saved in every checkpoint and export.", file=sys.stderr)
     if pad_token_id is not None and getattr(model.config, "pad_token_id", None) is None:
         model.config.pad_token_id = pad_token_id
     return model
@@ -157,6 +177,17 @@ def forget_gguf_quantization(model: Any) -> None:
     model.hf_quantizer = None
     model.is_quantized = False
     model.quantization_method = None
+
+
+def newly_initialized_modules(loading_info: dict[str, Any]) -> list[str]:
+    """The modules ``from_pretrained`` initialised at random (weights missing from the files, or of another
+    shape): task heads, poolers. Their weights must be trained and saved, or every load differs."""
+    keys = set(loading_info.get("missing_keys") or ()) | {key for key, *_ in loading_info.get("mismatched_keys") or ()}
+    return sorted({key.rsplit(".", 1)[0] for key in keys})
+
+
+def _unsupported_attention(err: BaseException) -> bool:
+    return "does not support an attention implementation" in str(err)
 
 
 def _where(source: str) -> str:

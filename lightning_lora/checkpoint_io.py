@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
 import torch
 from lightning.pytorch.plugins.io import TorchCheckpointIO
+
+from lightning_lora.errors import UserError
+
+_DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+class DiskFullError(UserError):
+    """A checkpoint did not fit on its device; the one before it is untouched."""
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -30,6 +40,15 @@ class AtomicCheckpointIO(TorchCheckpointIO):
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, target)
+        except OSError as err:
+            if err.errno not in _DISK_FULL:
+                raise
+            tmp.unlink(missing_ok=True)
+            free = shutil.disk_usage(target.parent).free
+            raise DiskFullError(
+                f"No space left on the device to write {_shown(target)} (it needs about {_size(tensor_bytes(checkpoint))}, "
+                f"{_size(free)} free); the checkpoints written before it, last.ckpt included, are intact. "
+                "Free some space and resume with --ckpt_path last.") from err
         finally:
             if tmp.exists():
                 tmp.unlink()
@@ -38,3 +57,30 @@ class AtomicCheckpointIO(TorchCheckpointIO):
             os.fsync(directory)  # the rename itself survives a power cut
         finally:
             os.close(directory)
+
+
+def tensor_bytes(obj: Any) -> int:
+    """Bytes of every tensor in a (nested) checkpoint: about the size of its file."""
+    if isinstance(obj, torch.Tensor):
+        return obj.numel() * obj.element_size()
+    if isinstance(obj, dict):
+        return sum(tensor_bytes(v) for v in obj.values())
+    if isinstance(obj, (list, tuple)):
+        return sum(tensor_bytes(v) for v in obj)
+    return 0
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n} B"
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the working folder when it is inside it (as the user named the run)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)

@@ -31,20 +31,42 @@ def user_error_in_chain(err: BaseException) -> UserError | None:
     return None
 
 
-_SPECIFIC = re.compile(r"not expected|not accepted|Unrecognized|unrecognized|Expected a|does not exist|No such file|"
-                       r"not a valid|Unable to load|Invalid|invalid|must be|required")
+_SPECIFIC = re.compile(r"not expected|not accepted|does not accept|Unrecognized|unrecognized|Expected a|does not exist|"
+                       r"No such file|not a valid|Unable to load|Invalid|invalid|must be|required")
+#: jsonargparse's scaffolding around the real complaint (a Union's alternatives, the value it was given);
+#: ``Expected a <class 'NoneType'>`` is the ``None`` alternative of an optional class, never the point.
+_NOISE = re.compile(r"Does not validate against any of the Union subtypes|^Subtypes:|^Errors:|^Given value|"
+                    r"Expected a <class 'NoneType'>|^Problem with given class_path")
+_PARSER_KEY = re.compile(r'^Parser key "([^"]+)":\s*(.*)$')
 
 
 def summarize_parse_error(message: str) -> str:
-    """The key jsonargparse names plus its most specific complaint, on one line."""
-    lines = [line.strip().lstrip("- ").strip() for line in message.splitlines() if line.strip()]
-    if not lines:
+    """jsonargparse's innermost specific complaint on one line, under the full dotted key it concerns
+    (``Parser key "model.lora": Group 'lora' does not accept option 'rr'``)."""
+    entries = [(len(line) - len(line.lstrip()), line.strip().lstrip("- ").strip())
+               for line in message.splitlines() if line.strip()]
+    if not entries:
         return "invalid arguments"
-    specific = next((line for line in lines[1:] if _SPECIFIC.search(line)), None)
-    head = lines[0]
-    if specific and head.endswith(":"):
-        return f"{head} {specific}"
-    return head if not specific or specific in head else f"{head} {specific}"
+    candidates = [(indent, i) for i, (indent, text) in enumerate(entries)
+                  if i and _SPECIFIC.search(text) and not _NOISE.search(text)]
+    if not candidates:
+        return entries[0][1]
+    _, chosen = max(candidates, key=lambda c: (c[0], -c[1]))  # the most nested, first among equals
+    keys, indent = [], entries[chosen][0]
+    for i in range(chosen, -1, -1):  # the Parser keys enclosing the complaint, outermost first
+        line_indent, text = entries[i]
+        match = _PARSER_KEY.match(text)
+        if match and (i == chosen or line_indent < indent):
+            keys.insert(0, match.group(1))
+            indent = line_indent
+    complaint = entries[chosen][1]
+    match = _PARSER_KEY.match(complaint)
+    if match and match.group(2):
+        complaint = match.group(2)
+    if not keys:
+        head = entries[0][1]
+        return complaint if complaint in head else f"{head} {complaint}"
+    return f'Parser key "{".".join(keys)}": {complaint}'
 
 
 def parse_command_line(parser: Any, argv: list[str], command: str) -> Any:

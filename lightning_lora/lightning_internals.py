@@ -109,3 +109,31 @@ def publish_metrics(trainer: L.Trainer, metrics: dict[str, float]) -> None:
     which Lightning updates but clears only when a new stage starts.
     """
     trainer.callback_metrics.update({k: torch.tensor(float(v)) for k, v in metrics.items()})
+
+
+def progress_bar() -> Any:
+    """Lightning's progress bar (Rich when installed, as Lightning chooses), on stderr with every other bar,
+    without ``v_num`` (the TensorBoard version, not a metric), and without a negative epoch count on runs
+    bounded by ``max_steps`` (``Epoch 9/-2``: Lightning prints ``max_epochs - 1`` with ``max_epochs=-1``).
+
+    Relies on ``RichProgressBar._get_train_description(current_epoch)``, the description it sets per epoch.
+    """
+    from lightning.pytorch.callbacks import RichProgressBar, TQDMProgressBar
+    from lightning.pytorch.utilities.imports import _RICH_AVAILABLE
+
+    class _WithoutVersion:
+        def get_metrics(self, trainer: Any, pl_module: Any) -> dict[str, Any]:
+            metrics = super().get_metrics(trainer, pl_module)  # type: ignore[misc]
+            metrics.pop("v_num", None)
+            return metrics
+
+    class StepRichProgressBar(_WithoutVersion, RichProgressBar):
+        def _get_train_description(self, current_epoch: int) -> str:
+            max_epochs = self.trainer.max_epochs
+            text = f"Epoch {current_epoch}" + (f"/{max_epochs - 1}" if max_epochs and max_epochs > 0 else "")
+            return f"{text:{len(self.validation_description)}}"
+
+    class QuietTQDMProgressBar(_WithoutVersion, TQDMProgressBar):
+        pass
+
+    return StepRichProgressBar(console_kwargs={"stderr": True}) if _RICH_AVAILABLE else QuietTQDMProgressBar()

@@ -217,12 +217,22 @@ def _only_conv1d(model: nn.Module, targets: list[str]) -> bool:
 
 
 def _with_heads(model: nn.Module, modules_to_save: list[str] | None, task_type: str) -> list[str] | None:
-    """``modules_to_save`` plus the classifier head modules the model has, for a classification task."""
-    if task_type != "SEQ_CLS":
-        return modules_to_save
-    names = {n.rsplit(".", 1)[-1] for n in module_names(model)}
-    heads = [h for h in HEAD_MODULES if h in names and h not in (modules_to_save or [])]
-    return [*(modules_to_save or []), *heads] or None
+    """``modules_to_save`` plus the classifier head modules the model has (for a classification task) and every
+    module ``from_pretrained`` initialised at random (``model.newly_initialized_modules``, e.g. a BERT pooler
+    missing from the files): trained and saved with the adapter, so two loads of it give the same model."""
+    chosen = list(modules_to_save or [])
+    if task_type == "SEQ_CLS":
+        names = {n.rsplit(".", 1)[-1] for n in module_names(model)}
+        chosen += [h for h in HEAD_MODULES if h in names and h not in chosen]
+    for name in newly_initialized(model):
+        if not any(f".{entry}." in f".{name}." for entry in chosen):  # not already inside a saved module
+            chosen.append(name)
+    return chosen or None
+
+
+def newly_initialized(model: nn.Module) -> list[str]:
+    """Modules the loader initialised at random (set by :mod:`lightning_lora.backbone`; none for other models)."""
+    return list(getattr(model, "newly_initialized_modules", None) or [])
 
 
 # -- applying a method ------------------------------------------------------------------------------
@@ -322,17 +332,17 @@ def apply_peft_config(model: nn.Module, options: dict[str, Any], task_type: str 
 
 
 def apply_bitfit(model: nn.Module, task_type: str = "CAUSAL_LM") -> nn.Module:
-    """Train only bias terms (and a classifier's head, which starts from random)."""
+    """Train only bias terms (and a classifier's head and any other module that starts from random)."""
     model.requires_grad_(False)
     biases = [p for n, p in model.named_parameters() if re.search(r"(^|\.)bias$", n)]
     if not biases:
         raise MethodError(f"model.method 'bitfit' needs bias terms, but {type(model).__name__} has none.")
     for p in biases:
         p.requires_grad_(True)
-    if task_type == "SEQ_CLS":
-        for name, module in model.named_modules():
-            if name.rsplit(".", 1)[-1] in HEAD_MODULES:
-                module.requires_grad_(True)
+    new = set(newly_initialized(model))
+    for name, module in model.named_modules():
+        if (task_type == "SEQ_CLS" and name.rsplit(".", 1)[-1] in HEAD_MODULES) or name in new:
+            module.requires_grad_(True)
     return model
 
 

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import re
 import sys
@@ -18,8 +19,25 @@ from typing import Any, NoReturn
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("JSONARGPARSE_DEPRECATION_WARNINGS", "off")
 
+
+def _quiet_library_chatter() -> None:
+    """What a newcomer should not have to read: two deprecation notices addressed to library authors, a
+    warning about passing ``args`` (the command does so on purpose) and an advertisement for a logging service."""
+    import logging
+    import warnings
+
+    warnings.filterwarnings("ignore", message=r".*`is_gradient_checkpointing` is deprecated", category=FutureWarning)
+    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)` is deprecated")
+    warnings.filterwarnings("ignore", message=r"LightningCLI's args parameter is intended to run from within Python")
+    logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(
+        lambda record: not str(record.getMessage()).startswith("💡 Tip"))
+
+
+_quiet_library_chatter()
+
 from lightning.pytorch import LightningDataModule  # noqa: E402
 from lightning.pytorch.callbacks import LearningRateMonitor  # noqa: E402
+from lightning.pytorch.callbacks.progress import ProgressBar  # noqa: E402
 from lightning.pytorch.cli import LightningArgumentParser, SaveConfigCallback  # noqa: E402
 from lightning.pytorch.utilities.seed import isolate_rng  # noqa: E402
 
@@ -37,9 +55,10 @@ from lightning_lora.checkpoints import (  # noqa: E402
     refuse_resume_after_early_stop,
     resolve_ckpt_path,
 )
-from lightning_lora.errors import UserError, summarize_parse_error  # noqa: E402
-from lightning_lora.lightning_internals import ConfigOverCheckpointCLI  # noqa: E402
+from lightning_lora.errors import UserError, first_line, summarize_parse_error  # noqa: E402
+from lightning_lora.lightning_internals import ConfigOverCheckpointCLI, progress_bar  # noqa: E402
 from lightning_lora.modules.base import AdaptedModule  # noqa: E402
+from lightning_lora.run_lock import RunLock, is_primary_process  # noqa: E402
 
 
 class OneLineErrorParser(LightningArgumentParser):
@@ -70,7 +89,19 @@ class SaveConfigToRun(SaveConfigCallback):
 
 
 class LightningLoraCLI(ConfigOverCheckpointCLI):
-    """LightningCLI with the project's defaults: run folders, checkpoint cadence, linked model name."""
+    """LightningCLI with the project's defaults: run folders, checkpoint cadence, linked model name.
+
+    A ``fit`` holds its run folder's :class:`~lightning_lora.run_lock.RunLock` from before anything is
+    written until the CLI returns or raises (and the kernel frees it on any other exit).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.run_lock: RunLock | None = None
+        try:
+            super().__init__(*args, **kwargs)
+        finally:
+            if self.run_lock is not None:
+                self.run_lock.release()
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.add_argument("--run_name", type=str, default="run",
@@ -95,6 +126,17 @@ class LightningLoraCLI(ConfigOverCheckpointCLI):
         parser.link_arguments(("eval_every_n_steps", "trainer.accumulate_grad_batches"), "trainer.val_check_interval",
                               compute_fn=lambda every, accumulate: every * (accumulate or 1))
 
+    def instantiate_trainer(self, **kwargs: Any) -> Any:
+        """The trainer, with :func:`~lightning_lora.lightning_internals.progress_bar` unless the config names one
+        or turns bars off."""
+        config = self.config_init[self.subcommand] if self.subcommand else self.config_init
+        trainer = config.get("trainer") or {}
+        callbacks = trainer.get("callbacks") or []
+        callbacks = list(callbacks) if isinstance(callbacks, (list, tuple)) else [callbacks]
+        if trainer.get("enable_progress_bar") is not False and not any(isinstance(c, ProgressBar) for c in callbacks):
+            kwargs.setdefault("callbacks", [*callbacks, progress_bar()])
+        return super().instantiate_trainer(**kwargs)
+
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand] if self.subcommand else self.config
         if config.eval_every_n_steps < 1:
@@ -106,6 +148,10 @@ class LightningLoraCLI(ConfigOverCheckpointCLI):
         with isolate_rng():
             datamodule = _datamodule_from_config(config)
             _fill_label_names(config, datamodule)
+        if self.subcommand == "fit":  # before any weights load: a run that cannot save must not start
+            check_output_folders_writable(config.run_name, logs=_is_default_logger(config.trainer.logger))
+            if is_primary_process():  # one fit per run folder; the other ranks share rank zero's lock
+                self.run_lock = RunLock(checkpoint_dir(config.run_name)).acquire()
         ckpt_path = config.get("ckpt_path")
         if ckpt_path == "auto":  # preemptible jobs re-run one command: resume when there is something to resume
             if self.subcommand != "fit":
@@ -119,8 +165,6 @@ class LightningLoraCLI(ConfigOverCheckpointCLI):
                 refuse_resume_after_early_stop(checkpoint_dir(config.run_name))
         elif self.subcommand == "fit":
             refuse_fresh_fit_into(checkpoint_dir(config.run_name), config.run_name)
-        if self.subcommand == "fit":  # before any weights load: a run that cannot save must not start
-            check_output_folders_writable(config.run_name, logs=_is_default_logger(config.trainer.logger))
         if _is_default_logger(config.trainer.logger):
             # Resuming fit continues the run's TensorBoard version; validate/test get a version of their own.
             resume = ckpt_path and self.subcommand == "fit"
@@ -186,14 +230,73 @@ def _is_default_logger(logger: Any) -> bool:
 
 def build_cli(args: list[str] | None = None, run: bool = True) -> LightningLoraCLI:
     """Build (and by default run) the CLI; tests call this with a list of arguments."""
+    if args is not None:
+        check_config_files(args)
+        args = nested_nulls_as_dicts(args)
     return LightningLoraCLI(
         AdaptedModule, LightningDataModule, subclass_mode_model=True, subclass_mode_data=True,
         parser_class=OneLineErrorParser, save_config_callback=SaveConfigToRun, save_config_kwargs={"overwrite": True},
         auto_configure_optimizers=False,
+        # No model summary: its table lists the wrapper and the metric objects, and "Total FLOPs: 0"; the
+        # parameter report (trainable vs total, params.json) says what matters.
         trainer_defaults={"check_val_every_n_epoch": None, "log_every_n_steps": 20, "use_distributed_sampler": False,
+                          "enable_model_summary": False,
                           "plugins": [{"class_path": "lightning_lora.checkpoint_io.AtomicCheckpointIO"}]},
         args=args, run=run, parser_kwargs={"default_env": False},
     )
+
+
+_NULLS = ("null", "Null", "NULL", "~")  # YAML nulls; "none" is a value (model.method none)
+
+
+def nested_nulls_as_dicts(argv: list[str]) -> list[str]:
+    """``--model.lora.target_modules null`` as ``--model '{"init_args": {"lora": {"target_modules": null}}}'``.
+
+    jsonargparse (4.53) hands a nested override of a class-valued option (``model``, ``data``) on as the
+    text ``None``, which an option typed ``list[str] | None`` refuses; the dict form reaches it as a real
+    null, merged into the config's values like any other override.
+    """
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        key, value, width = arg, None, 1
+        if "=" in arg:
+            key, value = arg.split("=", 1)
+        elif i + 1 < len(argv):
+            value, width = argv[i + 1], 2
+        root, _, rest = key.removeprefix("--").partition(".")
+        rest = rest.removeprefix("init_args.")
+        if key.startswith("--") and root in ("model", "data") and rest and rest != "class_path" and value in _NULLS:
+            nested: Any = None
+            for part in reversed(rest.split(".")):
+                nested = {part: nested}
+            out += [f"--{root}", json.dumps({"init_args": nested})]
+            i += width
+            continue
+        out.append(arg)
+        i += 1
+    return out
+
+
+def check_config_files(argv: list[str]) -> None:
+    """A ``--config`` file that is not valid YAML is named with its line and column (jsonargparse names neither)."""
+    import yaml
+
+    paths = [argv[i + 1] for i, a in enumerate(argv[:-1]) if a == "--config"]
+    paths += [a.split("=", 1)[1] for a in argv if a.startswith("--config=")]
+    for path in paths:
+        file = Path(path)
+        if "\n" in path or not file.is_file():  # YAML text in place of a path (build_from_config passes one)
+            continue
+        try:
+            yaml.safe_load(file.read_text())
+        except yaml.YAMLError as err:
+            mark = getattr(err, "problem_mark", None)
+            where = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+            problem = getattr(err, "problem", None) or first_line(err)
+            hint = " (YAML indents with spaces, not tabs)" if r"\t" in problem else ""
+            raise UserError(f"--config {path}{where}: {problem}{hint}.") from None
 
 
 def build_from_config(config: str | Path) -> LightningLoraCLI:

@@ -45,3 +45,20 @@ def test_unreachable_hub_id_is_one_clear_error(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(BackboneError, match="Could not load a tokenizer from 'nobody/does-not-exist'"):
         load_tokenizer("nobody/does-not-exist")
+
+
+@pytest.mark.parametrize("arch", ["gemma2", "bloom"])
+def test_an_architecture_without_sdpa_falls_back_to_eager_and_says_so(arch, tmp_path, capsys):
+    import transformers
+
+    from lightning_lora.backbone import load_causal_lm
+
+    config = (transformers.Gemma2Config(vocab_size=128, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                                        num_attention_heads=2, num_key_value_heads=1, head_dim=16)
+              if arch == "gemma2" else transformers.BloomConfig(vocab_size=128, hidden_size=32, n_layer=2, n_head=2))
+    transformers.AutoModelForCausalLM.from_config(config).save_pretrained(tmp_path / arch)
+    model = load_causal_lm(str(tmp_path / arch))  # the default attn_implementation, sdpa
+    assert model.config._attn_implementation == "eager"
+    assert "does not support attn_implementation 'sdpa'; using 'eager'." in capsys.readouterr().err
+    ids = torch.tensor([[1, 2, 3, 4]])
+    assert torch.isfinite(model(input_ids=ids, labels=ids).loss)

@@ -18,6 +18,7 @@ from pathlib import Path
 # Imported before any test: both bind a log handler to sys.stderr at import, which must not be a
 # capsys stream that is closed when a later row logs through it ("--- Logging error ---" + traceback).
 import datasets  # noqa: F401
+import lightning  # noqa: F401  (its logger too: "Seed set to 0")
 import pytest
 import torch
 import transformers  # noqa: F401
@@ -80,8 +81,22 @@ ROWS = [
                  r"error: data\.jsonl \(train split\) has no field 'solution'; its fields are input\.",
                  id="missing-field-solution"),
     pytest.param(CLASSIFICATION + ["--data.path", "data.jsonl"], write("data.jsonl", jsonl(HEADLINES)), 2,
-                 r"error: data\.jsonl \((train|validation) split, row \d+\): label 7 in field 'label' is not a class index "
+                 r"error: data\.jsonl, line 6: label 7 in field 'label' is not a class index "
                  r"in \[0, 4\) \(World, Sports, Business, Sci/Tech\)\.", id="label-out-of-range"),
+    pytest.param(CLASSIFICATION + ["--data.path", "data.jsonl"],
+                 write("data.jsonl", jsonl([dict(r, label=1.5 if i == 8 else r["label"] % 4) for i, r in enumerate(HEADLINES)])),
+                 2, r"error: data\.jsonl, line 9: label 1\.5 in field 'label' is not a class index in \[0, 4\) .*",
+                 id="fractional-label-names-its-line"),
+    pytest.param(CODE + ["--data.path", "data.jsonl"],
+                 write("data.jsonl", "\n" + jsonl([dict(r, solution=None if i == 30 else r["solution"])
+                                                    for i, r in enumerate(CODE_ROWS * 8)])),
+                 2, r"error: data\.jsonl, line 32: field 'solution' is null; every row needs text there\.",
+                 id="null-value-names-its-line"),
+    pytest.param(CODE + ["--model.model_name_or_path", "tiny:gpt2", "--model.lora.target_modules", "null",
+                         "--data.path", "long.jsonl", "--data.max_length", "8192", "--data.pack", "false"],
+                 write("long.jsonl", jsonl([{"input": f"task {i}", "solution": "x = 1\n" * 700} for i in range(10)])), 2,
+                 r"error: data\.max_length 8192 is above the position limit of tiny:gpt2 \(1024 tokens\), and the data has "
+                 r"samples of up to \d+ tokens; set --data\.max_length 1024 or less\.", id="max-length-above-positions"),
     pytest.param(CODE + ["--data.max_length", "8"], None, 2,
                  r"error: Every train sample of synthetic:code lost all its target tokens to truncation at "
                  r"data\.max_length=8; raise data\.max_length\.", id="max-length-below-prompt"),

@@ -92,3 +92,52 @@ def test_parser_errors_are_one_line(in_tmp, capsys, args, fragment):
         main(["fit", *QUICK, *args])
     err = capsys.readouterr().err.strip()
     assert exit_info.value.code == 2 and len(err.splitlines()) == 1 and fragment in err and err.startswith("error: ")
+
+
+def test_a_misspelled_key_inside_a_yaml_file_keeps_jsonargparses_real_complaint(in_tmp, capsys):
+    (in_tmp / "typo.yaml").write_text("model:\n  init_args:\n    lora: {rr: 16}\n")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["fit", *QUICK, "--config", "typo.yaml"])
+    err = capsys.readouterr().err.strip()
+    assert exit_info.value.code == 2 and len(err.splitlines()) == 1
+    assert err == "error: Parser key \"model\": Group 'lora' does not accept option 'rr' (see --help)"
+
+
+@pytest.mark.parametrize(("text", "where"), [
+    ("model:\n  init_args:\n\tlora: {r: 4}\n", "line 3, column 1: found character '\\t' that cannot start any token "
+                                                "(YAML indents with spaces, not tabs)."),
+    ("model:\n  init_args:\n    lora:\n     r: 4\n   method: lora\n", "line 5, column 4: expected <block end>"),
+])
+def test_a_yaml_syntax_error_names_the_file_and_line(in_tmp, capsys, text, where):
+    (in_tmp / "bad.yaml").write_text(text)
+    assert main(["fit", *QUICK, "--config", "bad.yaml"]) == 2
+    assert capsys.readouterr().err.strip().startswith(f"error: --config bad.yaml, {where}")
+
+
+@pytest.mark.parametrize("override", [["--model.lora.target_modules", "null"], ["--model.init_args.lora.target_modules=null"]])
+def test_target_modules_null_on_the_command_line_restores_the_architecture_default(in_tmp, override):
+    from lightning_lora.methods import LORA_TARGETS
+    from lightning_lora.training_cli import build_cli
+
+    cli = build_cli([*QUICK, "--model.lora.target_modules", "[q_proj]", *override], run=False)
+    assert cli.model.lora.target_modules is None and cli.model.lora.r == 16  # the rest of the YAML's lora kept
+    adapted = {name.rsplit(".lora_A", 1)[0].rsplit(".", 1)[-1] for name, _ in cli.model.model.named_modules()
+               if name.endswith(".lora_A")}
+    assert adapted == set(LORA_TARGETS["qwen2"])
+
+
+def test_a_fit_ends_with_a_summary_and_its_console_reads_without_library_noise(in_tmp, capsys):
+    assert main(["fit", "--config", str(REPO / "configs" / "quickstart.yaml"), "--trainer.callbacks", "[]",
+                 "--trainer.max_steps", "4", "--checkpoint.every_n_train_steps", "2", "--eval_every_n_steps", "2",
+                 "--run_name", "first"]) == 0
+    out, err = capsys.readouterr()
+    summary = out[out.index("Finished: 4 steps in "):]
+    assert "Final train/loss " in summary and ", val/loss " in summary
+    assert "Last checkpoint: checkpoints/first/last.ckpt" in summary
+    assert "Logs (TensorBoard, config.yaml, params.json, train_summary.json): tb_logs/first/version_0/" in summary
+    for command in ("tensorboard --logdir tb_logs/first", "python -m lightning_lora report --runs tb_logs/first/version_0",
+                    "python -m lightning_lora export --ckpt_path checkpoints/first/last.ckpt --output exported/first"):
+        assert f"\n  {command}\n" in summary + "\n"
+    assert "━" not in out and "Epoch 0" in err  # every progress bar on stderr
+    for noise in ("v_num", "Epoch 0/-", "Total FLOPs", "FutureWarning", "deprecated", "litlogger", "LightningCLI's args"):
+        assert noise not in out + err, noise

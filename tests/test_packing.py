@@ -272,3 +272,20 @@ def test_compile_compiles_the_body_in_place_and_keeps_parameter_names(tiny_qwen2
     body = module.compiled_module()
     assert body is not module.model and body._compiled_call_impl is not None
     assert [n for n, _ in module.named_parameters()] == names  # checkpoints keep their keys
+
+
+@pytest.mark.parametrize(("arch", "kept_apart"), [("falcon", True), ("bloom", False), ("opt", False)])
+def test_which_other_architectures_keep_packed_samples_apart(arch, kept_apart):
+    """What README says about packing Falcon, Bloom and OPT, measured on tiny models of each (transformers 5)."""
+    import transformers
+
+    from lightning_lora.data.packing import packing_leak
+
+    config = {"falcon": lambda: transformers.FalconConfig(vocab_size=128, hidden_size=32, num_hidden_layers=2,
+                                                          num_attention_heads=4),
+              "bloom": lambda: transformers.BloomConfig(vocab_size=128, hidden_size=32, n_layer=2, n_head=2),
+              "opt": lambda: transformers.OPTConfig(vocab_size=128, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                                                    ffn_dim=64, word_embed_proj_dim=32)}[arch]()
+    torch.manual_seed(0)
+    model = transformers.AutoModelForCausalLM.from_config(config, attn_implementation="eager")
+    assert (packing_leak(model, 128) < 1e-5) == kept_apart

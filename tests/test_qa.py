@@ -64,7 +64,7 @@ def test_collate_gives_left_padded_prompts_for_generation(tmp_path, tiny_qwen2, 
 
 def test_malformed_answers_field_is_one_clear_error(tmp_path, tiny_qwen2):
     rows = [dict(r, answers="Vomi") for r in ROWS]
-    with pytest.raises(DataError, match=r"row 0\): field 'answers' must be \{'text'"):
+    with pytest.raises(DataError, match=r"qa\.jsonl, line \d+: field 'answers' must be \{'text'"):
         _dm(tiny_qwen2, _write(tmp_path / "qa.jsonl", rows))
     with pytest.raises(DataError, match="prompt_template must contain {question}"):
         QADataModule(path="synthetic:qa", prompt_template="{context}")

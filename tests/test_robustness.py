@@ -75,3 +75,71 @@ def test_an_interrupted_fit_saves_a_checkpoint_it_can_resume_from(in_tmp, monkey
     monkeypatch.setattr(CausalLMModule, "training_step", original)
     cli = build_cli(["fit", *QUICK, "--run_name", "int", "--trainer.max_steps", "5", "--ckpt_path", "last"])
     assert cli.trainer.global_step == 5
+
+
+def test_a_full_disk_during_a_save_is_one_line_naming_the_file_and_the_previous_checkpoint_survives(
+        in_tmp, capsys, monkeypatch):
+    import errno
+
+    real_save = torch.save
+
+    def save_on_a_full_disk(obj, f, *args, **kwargs):
+        if "step000004" in str(getattr(f, "name", "")):
+            f.write(b"the first bytes fit")
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_save(obj, f, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "save", save_on_a_full_disk)
+    assert main(["fit", *QUICK, "--run_name", "full", "--trainer.max_steps", "6"]) == 2
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "Traceback" not in err
+    assert errors[0].startswith("error: No space left on the device to write checkpoints/full/step000004.ckpt "
+                                "(it needs about ")
+    assert "free); the checkpoints written before it, last.ckpt included, are intact." in errors[0]
+    monkeypatch.undo()
+    run = in_tmp / "checkpoints" / "full"
+    assert sorted(p.name for p in run.iterdir()) == ["config.yaml", "last.ckpt", "step000002.ckpt"]  # no partial file
+    assert torch.load(run / "last.ckpt", weights_only=True)["global_step"] == 2
+
+
+def test_ctrl_c_during_start_up_is_one_line_and_status_130(in_tmp, capsys, monkeypatch):
+    from lightning_lora.data.base import BaseDataModule
+
+    def interrupted(self):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(BaseDataModule, "prepare_data", interrupted)
+    assert main(["fit", *QUICK, "--run_name", "startup"]) == 130
+    assert capsys.readouterr().err.strip() == "Interrupted (Ctrl-C) during start-up: nothing was trained or saved."
+
+
+def test_ctrl_c_delivered_to_a_starting_process_exits_130_without_a_traceback(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    process = subprocess.Popen([sys.executable, "-m", "lightning_lora", "fit", *QUICK], cwd=tmp_path, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.0)  # importing torch and transformers takes longer than this
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert "Traceback" not in err and "nothing was trained or saved" in err
+
+
+def test_ctrl_c_in_the_first_step_says_nothing_was_saved(in_tmp, capsys, monkeypatch):
+    from lightning_lora.modules.causal_lm import CausalLMModule
+
+    def interrupted(self, batch, batch_idx):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(CausalLMModule, "training_step", interrupted)
+    assert main(["fit", *QUICK, "--run_name", "first"]) == 130
+    err = capsys.readouterr().err
+    assert "Interrupted (Ctrl-C) at step 0: nothing was saved (no optimizer step had completed)." in err
+    assert "Traceback" not in err
+    assert not list((in_tmp / "checkpoints" / "first").glob("*.ckpt"))

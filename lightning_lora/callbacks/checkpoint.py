@@ -4,6 +4,7 @@ and keeps the best ``save_top_k`` by a metric known only once a checkpoint is ev
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import lightning as L
@@ -11,6 +12,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.callbacks.early_stopping import EarlyStoppingReason
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
+from lightning_lora.checkpoint_io import DiskFullError
 from lightning_lora.checkpoints import EARLY_STOP_FILE, STEP_PATTERN
 from lightning_lora.lightning_internals import batch_in_progress, batches_done, save_step_checkpoint, uncount_interrupted_step
 from lightning_lora.retention import KeepBest, evaluation_summary, read_scores, record, scores_table, summary_line
@@ -29,6 +31,8 @@ class RunCheckpoint(ModelCheckpoint):
       resume from there (with a lower learning rate, say).
     - An interruption inside a gradient-accumulation window saves nothing either: the partial
       gradients are not part of a checkpoint, so resuming from one would change the step.
+    - A full disk is not tried again (the error says what was kept), and Ctrl-C says in one line what
+      was saved, if anything.
 
     With ``monitor`` (``--checkpoint.monitor benchmark/pass@1 --checkpoint.mode max --checkpoint.save_top_k 3``)
     every checkpoint is first saved, then scored when its evaluation ends (its benchmark, lm-eval tasks or
@@ -39,6 +43,7 @@ class RunCheckpoint(ModelCheckpoint):
     """
 
     keep: KeepBest | None = None
+    saves = 0
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         if self.monitor is not None and self.save_top_k != 0 and self.keep is None:
@@ -111,6 +116,25 @@ class RunCheckpoint(ModelCheckpoint):
 
     def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
         last = self.last_model_path or "no checkpoint"
+        if isinstance(exception, DiskFullError):
+            return
+        saves_before = self.saves
+        self._save_on_exception(trainer, pl_module, exception, last)
+        if isinstance(exception, KeyboardInterrupt) and trainer.is_global_zero:
+            if self.saves > saves_before:
+                outcome = f"saved step {trainer.global_step} as {self.last_model_path}; resume with --ckpt_path last."
+            elif self.last_model_path:
+                outcome = f"nothing was saved; {self.last_model_path} is the checkpoint to resume from."
+            else:
+                outcome = "nothing was saved (no optimizer step had completed)."
+            print(f"Interrupted (Ctrl-C) at step {trainer.global_step}: {outcome}", file=sys.stderr, flush=True)
+
+    def on_save_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict) -> None:
+        self.saves += 1  # every checkpoint written in this process, by this callback or another
+        super().on_save_checkpoint(trainer, pl_module, checkpoint)
+
+    def _save_on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException,
+                           last: str) -> None:
         if isinstance(exception, FloatingPointError):
             rank_zero_warn(f"Not saving a checkpoint after a non-finite loss; {last} is the last good one.")
             return

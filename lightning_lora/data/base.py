@@ -19,7 +19,16 @@ from torch.utils.data import DataLoader
 from lightning_lora.backbone import load_tokenizer
 from lightning_lora.data.collate import IGNORE_INDEX, pack_batch, pad_batch, pad_sequences
 from lightning_lora.data.sampling import TrainingBatchSampler
-from lightning_lora.data.sources import DataError, check_max_samples, load_rows, load_source, looks_like_missing_file
+from lightning_lora.data.sources import (
+    SOURCE_ROW,
+    DataError,
+    check_max_samples,
+    load_rows,
+    load_source,
+    looks_like_missing_file,
+    source_location,
+    user_fields,
+)
 from lightning_lora.lightning_internals import batches_done
 from lightning_lora.prompting import build_completion, build_prompt, has_chat_template
 
@@ -132,6 +141,11 @@ class BaseDataModule(L.LightningDataModule):
     def check_rows(self, split: str, dataset: Any) -> None:
         """Validate values beyond field presence (labels in range, ...); raise :class:`DataError`."""
 
+    def locate(self, dataset: Any, index: int) -> str:
+        """Where row ``index`` of a loaded split is in the user's data (``data.jsonl, line 33``), for errors."""
+        record = dataset[index][SOURCE_ROW] if SOURCE_ROW in dataset.column_names else index
+        return source_location(self.path, record)
+
     def has_target(self, row: dict[str, Any]) -> bool:
         """Whether a tokenized row still carries something to learn from (samples without are dropped).
 
@@ -198,7 +212,7 @@ class BaseDataModule(L.LightningDataModule):
             if missing:
                 raise DataError(
                     f"{self.path} ({split} split) has no field {', '.join(repr(m) for m in missing)}; "
-                    f"its fields are {', '.join(dataset.column_names)}."
+                    f"its fields are {', '.join(user_fields(dataset))}."
                 )
             if len(dataset) == 0:
                 raise DataError(f"{self.path} has no rows in its {split} split.")
@@ -238,6 +252,12 @@ class BaseDataModule(L.LightningDataModule):
                 f"data.max_length={self.max_length}; raise data.max_length."
             )
         return kept.with_format("python")
+
+    def longest_sample(self) -> int:
+        """Tokens in the longest tokenized sample of any split (0 before the data is built)."""
+        lengths = [pc.max(pc.list_value_length(split.with_format("arrow")["input_ids"])).as_py() or 0
+                   for split in self.splits.values()]
+        return max(lengths, default=0)
 
     # -- loaders --------------------------------------------------------------------------------
     def collate(self, rows: list[dict[str, Any]]) -> dict[str, torch.Tensor]:

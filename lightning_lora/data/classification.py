@@ -9,7 +9,7 @@ import torch
 
 from lightning_lora.data.base import BaseDataModule
 from lightning_lora.data.collate import pad_sequences
-from lightning_lora.data.sources import DataError
+from lightning_lora.data.sources import DataError, user_fields
 
 
 class TextClassificationDataModule(BaseDataModule):
@@ -48,18 +48,19 @@ class TextClassificationDataModule(BaseDataModule):
         train = self.load_splits()["train"]
         if self.label_field not in train.column_names:
             raise DataError(f"{self.path} (train split) has no field {self.label_field!r}; its fields are "
-                            f"{', '.join(train.column_names)}.")
+                            f"{', '.join(user_fields(train))}.")
         feature = train.features[self.label_field]
         if getattr(feature, "names", None):
             return list(feature.names)
-        labels = [v for v in train[self.label_field] if v is not None]
+        values = train[self.label_field]
+        labels = [v for v in values if v is not None]
         if not labels:
             raise DataError(f"{self.path}: field {self.label_field!r} has no labels.")
-        if any(not isinstance(v, int) or isinstance(v, bool) for v in labels):
-            raise DataError(f"{self.path}: field {self.label_field!r} must hold integers (class indices); "
-                            f"found {next(v for v in labels if not isinstance(v, int) or isinstance(v, bool))!r}. "
-                            "Map names to indices and give data.label_names.")
-        return [str(i) for i in range(max(labels) + 1)]
+        bad = next((i for i, v in enumerate(values) if v is not None and not is_class_index(v)), None)
+        if bad is not None:
+            raise DataError(f"{self.locate(train, bad)}: field {self.label_field!r} must hold integers (class indices); "
+                            f"found {values[bad]!r}. Map names to indices and give data.label_names.")
+        return [str(i) for i in range(int(max(labels)) + 1)]
 
     @property
     def num_labels(self) -> int:
@@ -70,13 +71,13 @@ class TextClassificationDataModule(BaseDataModule):
 
     def check_rows(self, split: str, dataset: Any) -> None:
         for index, (text, label) in enumerate(zip(dataset[self.text_field], dataset[self.label_field])):
-            if not isinstance(label, int) or isinstance(label, bool) or not 0 <= label < self.num_labels:
+            if not is_class_index(label) or not 0 <= label < self.num_labels:
                 raise DataError(
-                    f"{self.path} ({split} split, row {index}): label {label!r} in field {self.label_field!r} is not "
+                    f"{self.locate(dataset, index)}: label {label!r} in field {self.label_field!r} is not "
                     f"a class index in [0, {self.num_labels}) ({', '.join(self.label_names)})."
                 )
             if not isinstance(text, str):
-                raise DataError(f"{self.path} ({split} split, row {index}): field {self.text_field!r} is "
+                raise DataError(f"{self.locate(dataset, index)}: field {self.text_field!r} is "
                                 f"{type(text).__name__}, not text.")
 
     def tokenize_row(self, row: dict[str, Any]) -> dict[str, Any]:
@@ -105,3 +106,10 @@ class TextClassificationDataModule(BaseDataModule):
     def text_of(self, split: str, idx: int) -> str:
         """The original text of a row, for predictions files."""
         return self.raw_splits[split][idx][self.text_field]
+
+
+def is_class_index(value: Any) -> bool:
+    """An integer label; a whole float counts (one fractional label in a file makes its whole column float)."""
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, float) and value.is_integer())

@@ -53,7 +53,7 @@ class CodeSFTDataModule(BaseDataModule):
             for index, value in enumerate(dataset[field]):
                 if not isinstance(value, str) or not value.strip():
                     what = "empty" if isinstance(value, str) else f"{type(value).__name__}" if value is not None else "null"
-                    raise DataError(f"{self.path} ({split} split, row {index}): field {field!r} is {what}; "
+                    raise DataError(f"{self.locate(dataset, index)}: field {field!r} is {what}; "
                                     "every row needs text there.")
 
     def tokenize_row(self, row: dict[str, Any]) -> dict[str, list[int]]:

@@ -26,7 +26,7 @@ def packing_leak(model: torch.nn.Module, vocab_size: int, lengths: tuple[int, in
     """How much a sample's logits change when it is packed after another sample in one row.
 
     0 (up to rounding) when the model keeps attention within packed samples; a model whose mask
-    ignores restarting ``position_ids`` (e.g. OPT, Falcon, Bloom in transformers 5), or a PEFT
+    ignores restarting ``position_ids`` (e.g. OPT and Bloom in transformers 5; Falcon keeps them apart), or a PEFT
     prompt-learning method that drops them, lets the second sample see the first. Runs in eval
     mode without gradients and draws from its own generator, not the global random stream.
     Returns the largest absolute logit difference divided by the largest logit magnitude.

@@ -66,7 +66,7 @@ class QADataModule(BaseDataModule):
     def check_rows(self, split: str, dataset: Any) -> None:
         for index, answers in enumerate(dataset[self.answers_field]):
             if not isinstance(answers, dict) or not isinstance(answers.get("text"), list):
-                raise DataError(f"{self.path} ({split} split, row {index}): field {self.answers_field!r} must be "
+                raise DataError(f"{self.locate(dataset, index)}: field {self.answers_field!r} must be "
                                 f"{{'text': [...], 'answer_start': [...]}}, got {answers!r}.")
 
     def user_message(self, row: dict[str, Any]) -> str:

@@ -17,6 +17,9 @@ SPLIT_ALIASES = {
 #: Bump when a generator in data/synthetic.py changes, so cached files are regenerated.
 SYNTHETIC_VERSION = 3
 FILE_BUILDERS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
+#: Column added to every loaded split: the row's index in its source (file or hub split), carried through
+#: the shuffled train/validation split so a data error names the file's line, not a position in a split.
+SOURCE_ROW = "__source_row__"
 
 
 class DataError(UserError):
@@ -138,6 +141,7 @@ def load_source(path: str, config_name: str | None, split_field: str, val_fracti
     ``val_fraction`` of the rows becomes validation. ``raw``: what :func:`load_raw` returned, if already loaded.
     """
     raw = load_raw(path, config_name) if raw is None else raw
+    raw = type(raw)({name: dataset.add_column(SOURCE_ROW, list(range(len(dataset)))) for name, dataset in raw.items()})
     if use_splits is not None:
         unknown = [name for name in use_splits if name not in raw]
         if unknown:
@@ -182,3 +186,27 @@ def load_rows(path: str, option: str) -> Any:
     if local.suffix.lower() not in FILE_BUILDERS:
         raise DataError(f"Data file {path} ({option}) has suffix {local.suffix!r}; use one of {', '.join(FILE_BUILDERS)}.")
     return load_raw(path, None)["train"]
+
+
+def user_fields(dataset: Any) -> list[str]:
+    """The dataset's own columns (without :data:`SOURCE_ROW`), for messages that list them."""
+    return [name for name in dataset.column_names if name != SOURCE_ROW]
+
+
+def source_location(path: str, record: int, source_split: str | None = None) -> str:
+    """Where a record is in the user's data: ``data.jsonl, line 33`` for a JSON-lines file (blank lines
+    counted), ``data.csv, row 5 after the header``, else ``<path>, record 12`` (0-based, in its source split)."""
+    local = Path(path).expanduser()
+    if path.startswith("synthetic:"):
+        local = _synthetic_file(path.split(":", 1)[1])
+    if local.is_file() and local.suffix.lower() == ".jsonl":
+        seen = -1
+        with local.open(encoding="utf-8", errors="replace") as handle:
+            for number, line in enumerate(handle, start=1):
+                seen += bool(line.strip())
+                if seen == record:
+                    return f"{path}, line {number}"
+    if local.is_file() and local.suffix.lower() == ".csv":
+        return f"{path}, row {record + 1} after the header"
+    where = f" of its {source_split} split" if source_split and not local.is_file() else ""
+    return f"{path}, record {record}{where}"

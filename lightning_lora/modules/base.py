@@ -133,6 +133,21 @@ class AdaptedModule(L.LightningModule):
         if self.method == "qlora" and self.trainer.world_size > 1:
             raise UserError("model.method 'qlora' runs on a single device: its 4-bit base is placed on one GPU at load "
                             f"time; use trainer.devices 1 (got {self.trainer.world_size} processes) or method lora.")
+        self._check_positions(self.trainer.datamodule if has_trainer(self) else None)
+
+    def _check_positions(self, datamodule: Any) -> None:
+        """Refuse samples longer than the model has positions for now, not as an IndexError deep in a forward pass."""
+        config = getattr(self.model, "config", None)
+        limit = next((getattr(config, name) for name in ("max_position_embeddings", "n_positions")
+                      if isinstance(getattr(config, name, None), int)), None)
+        max_length = getattr(datamodule, "max_length", None)
+        if limit is None or not isinstance(max_length, int) or max_length <= limit:
+            return
+        longest = datamodule.longest_sample() if hasattr(datamodule, "longest_sample") else max_length
+        if longest > limit:
+            raise UserError(f"data.max_length {max_length} is above the position limit of {self.model_name_or_path} "
+                            f"({limit} tokens), and the data has samples of up to {longest} tokens; "
+                            f"set --data.max_length {limit} or less.")
 
     # -- parameters -----------------------------------------------------------------------------
     def on_fit_start(self) -> None:

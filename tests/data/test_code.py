@@ -111,8 +111,10 @@ def test_every_sample_truncated_is_an_error_naming_max_length(tiny_qwen2, tmp_pa
         (lambda p: _write(p / "nofield.jsonl", [{"input": "a", "answer": "b"}] * 4), r"no field 'solution'.*input, answer"),
         (lambda p: _write(p / "badsplit.jsonl", [dict(r, split="holdout") for r in ROWS]), r"'split' has values holdout"),
         (lambda p: (p / "d.txt").write_text("hello") and p / "d.txt", r"suffix '\.txt'"),
-        (lambda p: _write(p / "null.jsonl", [dict(r, solution=None) for r in ROWS]), r"row 0\): field 'solution' is null"),
-        (lambda p: _write(p / "int.jsonl", [dict(r, solution=7) for r in ROWS]), r"row 0\): field 'solution' is int"),
+        (lambda p: _write(p / "null.jsonl", [dict(r, solution=None) for r in ROWS]),
+         r"null\.jsonl, line \d+: field 'solution' is null"),
+        (lambda p: _write(p / "int.jsonl", [dict(r, solution=7) for r in ROWS]),
+         r"int\.jsonl, line \d+: field 'solution' is int"),
     ],
     ids=["missing-file", "empty-file", "missing-field", "unknown-split-value", "unknown-suffix", "null-value", "int-value"],
 )

@@ -1,0 +1,80 @@
+"""One ``fit`` per run folder at a time: an ``flock`` held on a lock file for the run's whole life.
+
+The kernel drops an ``flock`` when its file descriptor closes, which every exit does (a crash, ``kill -9``
+and a power cut included), so a lock left by a dead run is never mistaken for a live one: the next run
+simply takes it. The file beside the run folder (``checkpoints/.<run_name>.lock``) only tells the refused
+run who holds the lock (pid, start time, command). DDP ranks other than zero do not take it: their rank
+zero holds it for the whole process group.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from lightning_lora.errors import UserError
+
+
+class RunInUseError(UserError):
+    """Another live process holds the run folder."""
+
+
+def lock_path(run_folder: Path) -> Path:
+    """``checkpoints/.<run_name>.lock``: beside the folder, so the folder itself holds only the run's files."""
+    return run_folder.parent / f".{run_folder.name}.lock"
+
+
+def is_primary_process() -> bool:
+    """Whether this is the process a launch starts first (global rank zero): DDP children and the other
+    ranks of ``torchrun`` carry a non-zero rank in their environment."""
+    return all(os.environ.get(name, "0") == "0" for name in ("RANK", "LOCAL_RANK", "NODE_RANK"))
+
+
+class RunLock:
+    """An exclusive, non-blocking ``flock`` on :func:`lock_path` of ``run_folder``; :meth:`release` or process exit frees it."""
+
+    def __init__(self, run_folder: Path) -> None:
+        self.run_folder = Path(run_folder)
+        self.path = lock_path(self.run_folder)
+        self._fd: int | None = None
+
+    def acquire(self) -> RunLock:
+        """Take the lock, or raise :class:`RunInUseError` naming the folder and the holder's pid."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _read_holder(fd)
+            os.close(fd)
+            since = time.strftime("%H:%M:%S", time.localtime(holder["started"])) if "started" in holder else "?"
+            raise RunInUseError(
+                f"{self.run_folder} is in use by another fit (pid {holder.get('pid', '?')}, started {since}); "
+                "wait for it to end, or choose another --run_name.") from None
+        os.ftruncate(fd, 0)
+        record = {"pid": os.getpid(), "started": time.time(), "command": " ".join(sys.argv)}
+        os.pwrite(fd, (json.dumps(record) + "\n").encode(), 0)
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        """Drop the lock (the file stays: removing it would race with a run that is opening it)."""
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+
+def _read_holder(fd: int) -> dict:
+    try:
+        return json.loads(os.pread(fd, 4096, 0).decode() or "{}")
+    except (OSError, ValueError):
+        return {}
