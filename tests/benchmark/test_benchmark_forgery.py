@@ -64,13 +64,17 @@ def test_the_candidate_sandbox_holds_no_test_and_no_expected_value(tmp_path: Pat
     """Everything the candidate can see: its own program text and stdin; neither holds the test or an answer."""
     secret = f"9{uuid.uuid4().int % 10**12:012d}"  # the spy knows only its shape: 9 and 12 digits
     test = f"def check(candidate):\n    assert candidate(1, 2) == {secret}\n"
+    # Under process-group isolation /tmp is the host's (other runs' files included): the spy reads two levels
+    # deep, where the sandbox's own folder and anything written beside it sit, and checks each file at once.
     spy = ("    import gc, os, re, sys\n    pattern = re.compile('(== |return )9[0-9]{11}')\n"
-           "    seen = [open('main.py').read(), repr(sys._getframe(1).f_locals)]\n"
-           "    for d, _, files in os.walk('/tmp'):\n        for f in files:\n            try:\n"
-           "                seen.append(open(os.path.join(d, f), errors='ignore').read(1 << 16))\n"
+           "    found = any(pattern.search(t) for t in (open('main.py').read(), repr(sys._getframe(1).f_locals)))\n"
+           "    for d, dirs, files in os.walk('/tmp'):\n"
+           "        if d.count(os.sep) >= 3:\n            dirs[:] = []\n"
+           "        for f in files:\n            try:\n"
+           "                found = found or bool(pattern.search(open(os.path.join(d, f), errors='ignore').read(1 << 16)))\n"
            "            except OSError:\n                pass\n"
-           "    seen += [o for o in gc.get_objects() if isinstance(o, str)]\n"
-           "    return int(any(pattern.search(text) for text in seen))\n")
+           "    found = found or any(isinstance(o, str) and pattern.search(o) for o in gc.get_objects())\n"
+           "    return int(found)\n")
     problem = Problem("p", PROMPT, "function", [], "add", test, {"canonical_solution": f"    return {secret}\n"})
     for mode in ISOLATIONS:
         if mode == "bubblewrap" and not sb._use_bwrap(sb.SandboxConfig()):
@@ -100,7 +104,7 @@ def test_empty_completion_is_no_code() -> None:
 
 SEARCHER = """
 import os, sys
-needle = 'expec' + 'ted-'  # not the text itself, or the program finds its own source
+needle = NEEDLE_REVERSED[::-1]  # this test's secret, not written forwards, or the program finds its own source
 found = []
 def look(text):
     i = text.find(needle)
@@ -139,16 +143,18 @@ def test_stdio_expected_output_is_not_readable_in_the_sandbox(mode: str, tmp_pat
     cfg = config(mode, timeout_s=20.0, output_limit_mb=4)
     expected = f"expected-{uuid.uuid4().hex}\n"
     problem = Problem("find", "print the secret", tests=[{"input": "no hint here\n", "output": expected}])
+    # Only this test's own secret counts: other runs' files under a shared /tmp may hold theirs.
+    searcher = SEARCHER.replace("NEEDLE_REVERSED", repr(expected.strip()[::-1]))
     if mode == "bubblewrap":
         # A user's problem file on the host: out of reach without a mount of it. (Without namespaces,
         # host files the program's user may read are reachable: the isolation label says so.)
         (tmp_path / "problems.jsonl").write_text(json.dumps({"task_id": "find", "prompt": "",
                                                              "tests": problem.tests}) + "\n")
-    results = evaluate(ProblemSet("s", [problem]), [{"task_id": "find", "completion": SEARCHER}], sandbox=cfg,
+    results = evaluate(ProblemSet("s", [problem]), [{"task_id": "find", "completion": searcher}], sandbox=cfg,
                        extract=False, progress=False)
     record = results["samples"][0]
     assert record["status"] == "wrong_answer", record
     if mode == "process-group" and not cgroup_works():
         return
-    ex = sb.run_program(SEARCHER, "", cfg)
+    ex = sb.run_program(searcher, "", cfg)
     assert ex.stdout.strip() == "nothing found", ex.stdout
