@@ -14,6 +14,7 @@ from lightning_lora.errors import UserError
 from lightning_lora.inference import GenerationOptions, generate_from_ids
 from lightning_lora.methods import quantization_config
 from lightning_lora.modules.base import AdaptedModule
+from lightning_lora.precision import linear_cross_entropy, set_adapter_input_cast
 
 #: Architectures whose causal-LM logits are exactly ``lm_head(last_hidden_state)`` and whose loss is
 #: the plain token-mean cross-entropy (checked against the model's own loss in tests/test_packing.py).
@@ -111,6 +112,8 @@ class CausalLMModule(AdaptedModule):
         count = int(targets.sum())
         attention_mask = batch.get("attention_mask")
         position_ids = batch.get("position_ids")
+        # Under autocast (bf16-mixed) the adapters take the bf16 activation as it is: no cast to fp32 and back.
+        set_adapter_input_cast(self.model, not torch.is_autocast_enabled(batch["input_ids"].device.type))
         parts = self._head_and_body() if self.efficient_loss else None
         if parts is None:
             return self(batch["input_ids"], attention_mask, labels, position_ids).loss, count
@@ -119,7 +122,11 @@ class CausalLMModule(AdaptedModule):
             attention_mask = None  # right padding: causal attention never lets a real token see a pad
         hidden = body(input_ids=batch["input_ids"], attention_mask=attention_mask, position_ids=position_ids,
                       use_cache=False).last_hidden_state
-        # Position t predicts token t+1: only the hidden states of target positions reach the head.
+        # Position t predicts token t+1: only the hidden states of target positions reach the head,
+        # chunk by chunk (the full logits never exist), with an fp32 loss whatever the weights' dtype.
+        weight = _plain_head_weight(head)
+        if weight is not None:
+            return linear_cross_entropy(hidden[:, :-1][targets], weight, labels[:, 1:][targets]) / count, count
         logits = head(hidden[:, :-1][targets]).float()
         loss = torch.nn.functional.cross_entropy(logits, labels[:, 1:][targets], reduction="sum") / count
         return loss, count
@@ -201,3 +208,12 @@ class CausalLMModule(AdaptedModule):
             record["verdict"] = {"status": v["status"], "first_failing_test": v["first_failing_test"], "detail": v["detail"]}
         summary = results["summary"]
         return {"with_tests": len(tested), "passed": summary["problems_passed"], "isolation": summary["isolation"]}
+
+
+def _plain_head_weight(head: torch.nn.Module) -> torch.Tensor | None:
+    """The head's whole weight when the head is a bias-free linear layer; None for anything else, or for a
+    weight a sharding strategy has partitioned (it is whole only inside the head's own forward)."""
+    if not isinstance(head, torch.nn.Linear) or head.bias is not None:
+        return None
+    weight = head.weight
+    return weight if tuple(weight.shape) == (head.out_features, head.in_features) else None

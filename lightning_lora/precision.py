@@ -1,0 +1,102 @@
+"""Reduced-precision training helpers: a chunked LM-head cross-entropy, adapter input casts, bf16 detection.
+
+With a bf16 base model under ``trainer.precision: bf16-mixed`` the matmuls run on the CPU's bf16
+matrix units (AMX, AVX-512 BF16) or a GPU's tensor cores, while adapters, their gradients, the
+optimizer state and the loss stay fp32. What is left then is memory traffic: the LM head's logits
+(targets x vocab, 150 MB per 768 targets of a 49K vocabulary in fp32) and casts. This module
+removes both.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+import torch
+
+#: Rows of logits computed at a time by :func:`linear_cross_entropy`: 128 x a 49K vocabulary is 25 MB of fp32
+#: scratch instead of the whole logits tensor; 64 to 256 rows measured alike (benchmarks/RESULTS.md).
+CHUNK_ROWS = 128
+
+
+@functools.lru_cache(maxsize=None)
+def cpu_has_bf16_matmul() -> bool:
+    """Whether this CPU multiplies bf16 matrices natively (AMX or AVX-512 BF16, from /proc/cpuinfo)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
+class _LinearCrossEntropy(torch.autograd.Function):
+    """Sum of cross-entropies of ``hidden @ weight.T`` against ``targets``; gradients computed chunk by chunk
+    in the forward, so the full logits never exist."""
+
+    @staticmethod
+    def forward(ctx: Any, hidden: torch.Tensor, weight: torch.Tensor, targets: torch.Tensor, chunk: int,
+                compute_dtype: torch.dtype) -> torch.Tensor:
+        need_input, need_weight = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
+        w = weight.to(compute_dtype)
+        total = torch.zeros((), dtype=torch.float32, device=hidden.device)
+        grad_hidden = torch.empty_like(hidden) if need_input else None
+        grad_weight = torch.zeros(weight.shape, dtype=torch.float32, device=weight.device) if need_weight else None
+        for start in range(0, hidden.shape[0], chunk):
+            h = hidden[start:start + chunk].to(compute_dtype)
+            t = targets[start:start + chunk]
+            log_probs = torch.log_softmax((h @ w.T).float(), dim=-1)
+            total -= log_probs.gather(1, t[:, None]).sum()
+            if need_input or need_weight:
+                # d(sum CE)/d logits = softmax - one_hot, formed in place on the chunk's log-probabilities.
+                grad = log_probs.exp_()
+                grad[torch.arange(t.shape[0], device=t.device), t] -= 1.0
+                grad = grad.to(compute_dtype)
+                if need_input:
+                    grad_hidden[start:start + chunk] = (grad @ w).to(hidden.dtype)
+                if need_weight:
+                    grad_weight += (grad.T @ h).float()
+        ctx.grads = (grad_hidden, grad_weight)  # intermediates, not inputs: kept on ctx
+        ctx.weight_dtype = weight.dtype
+        return total
+
+    @staticmethod
+    def backward(ctx: Any, grad_output: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        grad_hidden, grad_weight = ctx.grads
+        ctx.grads = None
+        grad_hidden = grad_hidden * grad_output.to(grad_hidden.dtype) if grad_hidden is not None else None
+        grad_weight = (grad_weight * grad_output).to(ctx.weight_dtype) if grad_weight is not None else None
+        return grad_hidden, grad_weight, None, None, None
+
+
+def linear_cross_entropy(hidden: torch.Tensor, weight: torch.Tensor, targets: torch.Tensor,
+                         chunk: int = CHUNK_ROWS) -> torch.Tensor:
+    """``cross_entropy(hidden @ weight.T, targets, reduction="sum")`` in fp32, without materialising the logits.
+
+    ``hidden`` is ``(N, width)`` (the target positions only), ``weight`` the LM head's ``(vocab, width)``.
+    The matmuls run in the autocast dtype when autocast is on, else in the weight's dtype; the
+    log-sum-exp, the loss and its sum are fp32. Gradients are formed in the forward, ``chunk`` rows at a
+    time, and scaled by the incoming gradient in the backward: one pass over the head instead of three,
+    and about ``chunk x vocab`` floats of scratch memory instead of ``N x vocab``.
+    """
+    device_type = hidden.device.type
+    compute_dtype = torch.get_autocast_dtype(device_type) if torch.is_autocast_enabled(device_type) else weight.dtype
+    with torch.autocast(device_type, enabled=False):
+        return _LinearCrossEntropy.apply(hidden, weight, targets, chunk, compute_dtype)
+
+
+def set_adapter_input_cast(model: torch.nn.Module, enabled: bool) -> None:
+    """Turn PEFT's cast of each adapter's input to the adapter's dtype on or off.
+
+    PEFT casts a bf16 activation to the fp32 adapter's dtype before the adapter's matmul; under
+    autocast that matmul then casts it back to bf16: two copies of the activation per adapted layer.
+    Off under autocast, on otherwise (without autocast, an fp32 adapter needs an fp32 input).
+    """
+    if getattr(model, "_lightning_lora_adapter_input_cast", True) == enabled:
+        return
+    from peft.tuners.tuners_utils import BaseTunerLayer
+
+    for module in model.modules():
+        if isinstance(module, BaseTunerLayer):
+            module.cast_input_dtype_enabled = enabled
+    model._lightning_lora_adapter_input_cast = enabled

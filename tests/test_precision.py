@@ -1,0 +1,59 @@
+"""The chunked LM-head cross-entropy and the adapter input cast switch (lightning_lora.precision)."""
+
+import pytest
+import torch
+from peft import LoraConfig, get_peft_model
+from transformers import LlamaConfig, LlamaForCausalLM
+
+from lightning_lora.precision import linear_cross_entropy, set_adapter_input_cast
+
+
+@pytest.mark.parametrize("weight_grad", [False, True])
+def test_linear_cross_entropy_matches_full_logits_in_loss_and_gradients(weight_grad):
+    generator = torch.Generator().manual_seed(0)
+    hidden = torch.randn(37, 16, generator=generator, requires_grad=True)
+    weight = (torch.randn(50, 16, generator=generator) * 0.3).requires_grad_(weight_grad)
+    targets = torch.randint(0, 50, (37,), generator=generator)
+    reference = torch.nn.functional.cross_entropy(hidden @ weight.T, targets, reduction="sum")
+    (reference * 0.5).backward()
+    expected = hidden.grad.clone(), weight.grad.clone() if weight_grad else None
+    hidden.grad, weight.grad = None, None
+
+    loss = linear_cross_entropy(hidden, weight, targets, chunk=8)  # 37 rows: a ragged last chunk
+    (loss * 0.5).backward()  # the incoming gradient scales the stored one
+    torch.testing.assert_close(loss, reference)
+    torch.testing.assert_close(hidden.grad, expected[0])
+    if weight_grad:
+        torch.testing.assert_close(weight.grad, expected[1])
+    else:
+        assert weight.grad is None
+
+
+def test_linear_cross_entropy_is_fp32_under_bf16_autocast_and_close_to_fp32():
+    generator = torch.Generator().manual_seed(1)
+    hidden = torch.randn(20, 32, generator=generator).bfloat16()
+    weight = torch.randn(64, 32, generator=generator).bfloat16()
+    targets = torch.randint(0, 64, (20,), generator=generator)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        loss = linear_cross_entropy(hidden, weight, targets)
+    reference = torch.nn.functional.cross_entropy(hidden.float() @ weight.float().T, targets, reduction="sum")
+    assert loss.dtype == torch.float32
+    torch.testing.assert_close(loss, reference, rtol=2e-2, atol=0)
+
+
+def test_adapter_input_cast_switch_lets_bf16_activations_reach_fp32_adapters_under_autocast_only():
+    config = LlamaConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2,
+                         num_key_value_heads=1, vocab_size=64)
+    model = get_peft_model(LlamaForCausalLM(config).to(torch.bfloat16),
+                           LoraConfig(r=4, target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM"))
+    assert {p.dtype for p in model.parameters() if p.requires_grad} == {torch.float32}  # PEFT keeps adapters fp32
+    ids = torch.randint(0, 64, (2, 8))
+    set_adapter_input_cast(model, False)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        loss = model(input_ids=ids, labels=ids).loss
+    loss.backward()
+    lora_a = next(p for n, p in model.named_parameters() if "lora_A" in n)
+    assert lora_a.grad is not None and lora_a.grad.dtype == torch.float32
+    set_adapter_input_cast(model, True)  # without autocast the fp32 adapter needs its fp32 input again
+    model(input_ids=ids, labels=ids).loss.backward()
+
