@@ -5,7 +5,7 @@ import torch
 from peft import LoraConfig, get_peft_model
 from transformers import LlamaConfig, LlamaForCausalLM
 
-from lightning_lora.precision import linear_cross_entropy, set_adapter_input_cast
+from lightning_lora.precision import FastDropout, linear_cross_entropy, set_adapter_input_cast, use_fast_adapter_dropout
 
 
 @pytest.mark.parametrize("weight_grad", [False, True])
@@ -57,3 +57,31 @@ def test_adapter_input_cast_switch_lets_bf16_activations_reach_fp32_adapters_und
     set_adapter_input_cast(model, True)  # without autocast the fp32 adapter needs its fp32 input again
     model(input_ids=ids, labels=ids).loss.backward()
 
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_fast_dropout_drops_at_rate_p_scales_the_rest_and_is_identity_in_eval(dtype):
+    dropout = FastDropout(0.1)
+    x = torch.ones(257, 129, dtype=dtype, requires_grad=True)  # odd element count: the last 16-bit half unused
+    torch.manual_seed(0)
+    out = dropout(x)
+    kept = out != 0
+    assert abs(kept.float().mean().item() - 0.9) < 0.005
+    torch.testing.assert_close(out[kept], torch.full_like(out[kept], 1 / 0.9))
+    out.sum().backward()
+    torch.testing.assert_close(x.grad, kept.to(dtype) / 0.9)
+    torch.manual_seed(0)
+    assert torch.equal(dropout(x), out)  # the global generator drives it: seeded runs repeat
+    dropout.eval()
+    assert torch.equal(dropout(x), x)
+
+
+def test_fast_adapter_dropout_replaces_only_lora_dropout_with_the_same_rate():
+    config = LlamaConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2,
+                         num_key_value_heads=1, vocab_size=64, attention_dropout=0.0)
+    model = get_peft_model(LlamaForCausalLM(config), LoraConfig(r=4, lora_dropout=0.2, target_modules=["q_proj", "v_proj"],
+                                                                task_type="CAUSAL_LM"))
+    assert use_fast_adapter_dropout(model) == 2
+    rates = [m.p for m in model.modules() if isinstance(m, FastDropout)]
+    assert rates == [0.2, 0.2]
+    assert use_fast_adapter_dropout(model) == 0  # already replaced

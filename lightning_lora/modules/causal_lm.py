@@ -14,7 +14,7 @@ from lightning_lora.errors import UserError
 from lightning_lora.inference import GenerationOptions, generate_from_ids
 from lightning_lora.methods import quantization_config
 from lightning_lora.modules.base import AdaptedModule
-from lightning_lora.precision import linear_cross_entropy, set_adapter_input_cast
+from lightning_lora.precision import linear_cross_entropy, set_adapter_input_cast, use_fast_adapter_dropout
 
 #: Architectures whose causal-LM logits are exactly ``lm_head(last_hidden_state)`` and whose loss is
 #: the plain token-mean cross-entropy (checked against the model's own loss in tests/test_packing.py).
@@ -63,6 +63,7 @@ class CausalLMModule(AdaptedModule):
         self.attach_model(load_causal_lm(model_name_or_path, self.load_dtype, self.attn_implementation,
                                          pad_token_id=tokenizer.pad_token_id, quantization_config=quantization),
                           tokenizer)
+        use_fast_adapter_dropout(self.model)
         self.train_loss = MeanMetric()  # each process trains on its own shard: synced over processes
         # Every process evaluates the whole split (see BaseDataModule), so evaluation metrics stay local.
         self.val_loss = MeanMetric(sync_on_compute=False)
