@@ -9,7 +9,9 @@ removes both.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -85,21 +87,29 @@ def linear_cross_entropy(hidden: torch.Tensor, weight: torch.Tensor, targets: to
         return _LinearCrossEntropy.apply(hidden, weight, targets, chunk, compute_dtype)
 
 
-def set_adapter_input_cast(model: torch.nn.Module, enabled: bool) -> None:
-    """Turn PEFT's cast of each adapter's input to the adapter's dtype on or off.
+@contextlib.contextmanager
+def adapter_input_cast(model: torch.nn.Module, enabled: bool) -> Iterator[None]:
+    """Within the block, turn PEFT's cast of each adapter's input to the adapter's dtype on or off.
 
     PEFT casts a bf16 activation to the fp32 adapter's dtype before the adapter's matmul; under
     autocast that matmul then casts it back to bf16: two copies of the activation per adapted layer.
-    Off under autocast, on otherwise (without autocast, an fp32 adapter needs an fp32 input).
+    Off is only right under autocast (without it, an fp32 adapter needs an fp32 input), so the
+    setting is restored when the block ends: generation after training runs without autocast.
     """
-    if getattr(model, "_lightning_lora_adapter_input_cast", True) == enabled:
-        return
-    from peft.tuners.tuners_utils import BaseTunerLayer
+    layers = getattr(model, "_lightning_lora_tuner_layers", None)
+    if layers is None:
+        from peft.tuners.tuners_utils import BaseTunerLayer
 
-    for module in model.modules():
-        if isinstance(module, BaseTunerLayer):
-            module.cast_input_dtype_enabled = enabled
-    model._lightning_lora_adapter_input_cast = enabled
+        layers = [m for m in model.modules() if isinstance(m, BaseTunerLayer)]
+        model._lightning_lora_tuner_layers = layers
+    before = [layer.cast_input_dtype_enabled for layer in layers]
+    for layer in layers:
+        layer.cast_input_dtype_enabled = enabled
+    try:
+        yield
+    finally:
+        for layer, value in zip(layers, before):
+            layer.cast_input_dtype_enabled = value
 
 
 class FastDropout(torch.nn.Dropout):

@@ -5,7 +5,7 @@ import torch
 from peft import LoraConfig, get_peft_model
 from transformers import LlamaConfig, LlamaForCausalLM
 
-from lightning_lora.precision import FastDropout, linear_cross_entropy, set_adapter_input_cast, use_fast_adapter_dropout
+from lightning_lora.precision import FastDropout, adapter_input_cast, linear_cross_entropy, use_fast_adapter_dropout
 
 
 @pytest.mark.parametrize("weight_grad", [False, True])
@@ -48,16 +48,13 @@ def test_adapter_input_cast_switch_lets_bf16_activations_reach_fp32_adapters_und
                            LoraConfig(r=4, target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM"))
     assert {p.dtype for p in model.parameters() if p.requires_grad} == {torch.float32}  # PEFT keeps adapters fp32
     ids = torch.randint(0, 64, (2, 8))
-    set_adapter_input_cast(model, False)
-    with torch.autocast("cpu", dtype=torch.bfloat16):
+    with adapter_input_cast(model, False), torch.autocast("cpu", dtype=torch.bfloat16):
         loss = model(input_ids=ids, labels=ids).loss
     loss.backward()
     lora_a = next(p for n, p in model.named_parameters() if "lora_A" in n)
     assert lora_a.grad is not None and lora_a.grad.dtype == torch.float32
-    set_adapter_input_cast(model, True)  # without autocast the fp32 adapter needs its fp32 input again
+    # Restored after the block: without autocast the fp32 adapter gets its fp32 input again (generation).
     model(input_ids=ids, labels=ids).loss.backward()
-
-
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
 def test_fast_dropout_drops_at_rate_p_scales_the_rest_and_is_identity_in_eval(dtype):

@@ -14,7 +14,7 @@ from lightning_lora.errors import UserError
 from lightning_lora.inference import GenerationOptions, generate_from_ids
 from lightning_lora.methods import quantization_config
 from lightning_lora.modules.base import AdaptedModule
-from lightning_lora.precision import linear_cross_entropy, set_adapter_input_cast, use_fast_adapter_dropout
+from lightning_lora.precision import linear_cross_entropy, adapter_input_cast, use_fast_adapter_dropout
 
 #: Architectures whose causal-LM logits are exactly ``lm_head(last_hidden_state)`` and whose loss is
 #: the plain token-mean cross-entropy (checked against the model's own loss in tests/test_packing.py).
@@ -106,15 +106,20 @@ class CausalLMModule(AdaptedModule):
         """Mean next-token cross-entropy over target tokens, and the number of target tokens.
 
         A packed batch (:mod:`lightning_lora.data.packing`) carries ``position_ids`` and no attention
-        mask; the model then keeps attention within each packed sample.
+        mask; the model then keeps attention within each packed sample. Under autocast (bf16-mixed)
+        the adapters take the bf16 activation as it is: no cast to fp32 and back (except with gradient
+        checkpointing, whose recomputation in the backward must see the same casts as the forward).
         """
+        autocast = torch.is_autocast_enabled(batch["input_ids"].device.type)
+        with adapter_input_cast(self.model, not autocast or self.gradient_checkpointing):
+            return self._forward_loss(batch)
+
+    def _forward_loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
         labels = batch["labels"]
         targets = labels[:, 1:] != IGNORE_INDEX
         count = int(targets.sum())
         attention_mask = batch.get("attention_mask")
         position_ids = batch.get("position_ids")
-        # Under autocast (bf16-mixed) the adapters take the bf16 activation as it is: no cast to fp32 and back.
-        set_adapter_input_cast(self.model, not torch.is_autocast_enabled(batch["input_ids"].device.type))
         parts = self._head_and_body() if self.efficient_loss else None
         if parts is None:
             return self(batch["input_ids"], attention_mask, labels, position_ids).loss, count
