@@ -32,7 +32,7 @@ CATEGORIES = {  # first match wins; names are aten ops (self time)
     "matmul": ("aten::mm", "aten::addmm", "aten::bmm", "aten::linear", "aten::matmul"),
     "attention": ("scaled_dot_product", "flash_attention"),
     "casts": ("aten::copy_", "aten::to", "aten::_to_copy"),
-    "dropout": ("bernoulli", "dropout"),
+    "dropout": ("bernoulli", "dropout", "aten::random_", "aten::randint"),
     "loss": ("log_softmax", "cross_entropy", "nll_loss", "_LinearCrossEntropy", "logsumexp", "aten::exp"),
     "optimizer": ("Optimizer.step", "_foreach", "adamw", "aten::lerp", "aten::addcdiv", "aten::sqrt"),
 }
@@ -79,6 +79,7 @@ def main() -> None:
           f"targets), LoRA r16 dropout {args.dropout}, {torch.get_num_threads()} thread(s), torch {torch.__version__}")
     print("| setting | s/step (median) | " + " | ".join([*CATEGORIES, "other"]) + " |")
     print("|---|---:|" + "---:|" * (len(CATEGORIES) + 1))
+    top: list[str] = []
     with tempfile.TemporaryDirectory() as folder:
         build_model(folder, args.layers)
         for name in args.settings:
@@ -102,11 +103,17 @@ def main() -> None:
             with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as profile:
                 step()
             shares = dict.fromkeys([*CATEGORIES, "other"], 0.0)
+            others = []
             for event in profile.key_averages():
                 shares[category(event.key)] += event.self_cpu_time_total
+                if category(event.key) == "other":
+                    others.append((event.self_cpu_time_total, event.key))
             total = sum(shares.values())
             print(f"| {name} | {statistics.median(times):.2f} | "
                   + " | ".join(f"{v / total:.0%}" for v in shares.values()) + " |", flush=True)
+            top.append(f"{name}: " + ", ".join(f"{key} {t / total:.0%}" for t, key in sorted(others, reverse=True)[:6]))
+
+    print("largest 'other' ops (self CPU time share):\n" + "\n".join(top))
 
 
 if __name__ == "__main__":
