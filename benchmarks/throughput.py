@@ -398,10 +398,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=64, help="training samples (one epoch) for the small model")
     parser.add_argument("--smollm2_samples", type=int, default=16, help="training samples (one epoch) for smollm2")
-    parser.add_argument("--batch_size", type=int, default=8)
+    parser.add_argument("--batch_size", type=int, default=8, help="batch size on the small model")
+    parser.add_argument("--smollm2_batch_size", type=int, default=4,
+                        help="batch size on smollm2 (8 ran out of 24 GB in the HF baseline: full fp32 logits)")
     parser.add_argument("--repeats", type=int, default=3, help="runs per configuration (median reported)")
-    parser.add_argument("--configs", nargs="+", default=["hf-maxpad", "hf-dynamic", "lightning_lora"], choices=CONFIGS,
-                        help="configurations on the small model")
+    parser.add_argument("--configs", nargs="*", default=["hf-maxpad", "hf-dynamic", "lightning_lora"], choices=CONFIGS,
+                        help="configurations on the small model (none: skip it)")
     parser.add_argument("--smollm2_configs", nargs="*", default=SMOLLM2_CONFIGS, choices=CONFIGS,
                         help="configurations on the smollm2 model (none: skip it)")
     parser.add_argument("--precisions", nargs="+", default=list(PRECISIONS), choices=PRECISIONS)
@@ -416,7 +418,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.quick:
         args.samples, args.smollm2_samples, args.repeats = 16, 8, 1
-    for option in ("samples", "smollm2_samples", "batch_size", "repeats", "threads"):
+    for option in ("samples", "smollm2_samples", "batch_size", "smollm2_batch_size", "repeats", "threads"):
         if getattr(args, option) < 1:
             parser.error(f"--{option} must be at least 1")
     return args
@@ -433,25 +435,26 @@ def main(argv: list[str] | None = None) -> None:
         return
 
     started = time.perf_counter()
-    plan = {"small": (args.samples, args.configs), "smollm2": (args.smollm2_samples, args.smollm2_configs)}
+    plan = {"small": (args.samples, args.configs, args.batch_size),
+            "smollm2": (args.smollm2_samples, args.smollm2_configs, args.smollm2_batch_size)}
     plan = {model: spec for model, spec in plan.items() if spec[1]}
-    paths = {model: prepare(workdir, model, samples) for model, (samples, _) in plan.items()}
+    paths = {model: prepare(workdir, model, samples) for model, (samples, _, _) in plan.items()}
     (workdir / "paths.json").write_text(json.dumps(paths))
     load_start = os.getloadavg()[0]
     print(f"machine: {machine(args.threads)}; load average {load_start:.1f} at start")
-    for model, (samples, _) in plan.items():
+    for model, (_, _, batch_size) in plan.items():
         lengths = [len(r) for r in datamodule(paths[model]["model"], paths[model]["data"]).splits["train"]["input_ids"]]
         print(f"data [{model}]: {len(lengths)} samples, tokens per sample median {statistics.median(lengths):.0f}, "
-              f"min {min(lengths)}, max {max(lengths)}; batch {args.batch_size}; max_length {MAX_LENGTH}; "
+              f"min {min(lengths)}, max {max(lengths)}; batch {batch_size}; max_length {MAX_LENGTH}; "
               f"{args.repeats} interleaved repeats")
-    runs = [(config, model, precision) for model, (_, configs) in plan.items()
+    runs = [(config, model, precision) for model, (_, configs, _) in plan.items()
             for precision in args.precisions for config in configs]
     results: dict[str, list[dict[str, Any]]] = {row_name(*run): [] for run in runs}
     for repeat in range(args.repeats):
         for config, model, precision in runs:
             name = row_name(config, model, precision)
             proc = subprocess.run([sys.executable, __file__, "--worker", config, model, precision,
-                                   "--workdir", str(workdir), "--batch_size", str(args.batch_size),
+                                   "--workdir", str(workdir), "--batch_size", str(plan[model][2]),
                                    "--threads", str(args.threads), "--seed", str(repeat)],
                                   capture_output=True, text=True, cwd=REPO,
                                   env={**os.environ, "OMP_NUM_THREADS": str(args.threads)})
