@@ -6,7 +6,9 @@
 
 ``--model``: any model path or ``tiny:<arch>``, or ``smollm2``: the real SmolLM2-135M-Instruct when it has
 been fetched (``~/.cache/lightning_lora/models/SmolLM2-135M-Instruct``), else a random-init model of its
-shape (Llama, 30 layers, hidden 576, vocab 49152) with the tiny tokenizer. ``--problems``: a number of
+shape (Llama, 30 layers, hidden 576, vocab 49152) with the tiny tokenizer; its completions decode to
+empty text (ids beyond the tokenizer), so its greedy-match line says nothing and its tokens are counted
+as problems x max_new_tokens. ``--problems``: a number of
 generated code problems, or ``humaneval`` (its 164 prompts). A random-init model never emits its
 end-of-turn token, so every sample generates exactly max_new_tokens and every setting does the same work.
 Reports the median of the repeats after a one-batch warm-up. The first dtype's greedy completions are the
@@ -73,6 +75,7 @@ def main() -> None:
         parser.error(f"--problems must be a number or 'humaneval', got {args.problems!r}")
 
     path, description = resolve_model(f"tiny:{args.arch}" if args.arch else args.model)
+    shaped_only = "random init" in description
     tokenizer = load_tokenizer(path)
     problems = load_problem_set(args.problems)
     print(f"machine: {platform.machine()}, {torch.get_num_threads()} torch threads, torch {torch.__version__}")
@@ -91,6 +94,8 @@ def main() -> None:
                                        max_new_tokens=args.max_new_tokens, batch_size=batch_size, progress=False)
             elapsed = time.perf_counter() - start
             texts = [s["completion"] for s in samples]
+            if shaped_only:  # ids beyond the tiny tokenizer's vocabulary decode to nothing; it never stops early
+                return elapsed, len(subset) * args.max_new_tokens, texts
             return elapsed, sum(len(tokenizer(t, add_special_tokens=False)["input_ids"]) for t in texts), texts
 
         for batch_size in args.batch_sizes:
