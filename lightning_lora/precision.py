@@ -100,7 +100,8 @@ def adapter_input_cast(model: torch.nn.Module, enabled: bool) -> Iterator[None]:
     if layers is None:
         from peft.tuners.tuners_utils import BaseTunerLayer
 
-        layers = [m for m in model.modules() if isinstance(m, BaseTunerLayer)]
+        # Only the tuner layers that have the switch (LoRA's do; IA3's, for one, do not cast at all).
+        layers = [m for m in model.modules() if isinstance(m, BaseTunerLayer) and hasattr(m, "cast_input_dtype_enabled")]
         model._lightning_lora_tuner_layers = layers
     before = [layer.cast_input_dtype_enabled for layer in layers]
     for layer in layers:

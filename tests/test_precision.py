@@ -82,3 +82,15 @@ def test_fast_adapter_dropout_replaces_only_lora_dropout_with_the_same_rate():
     rates = [m.p for m in model.modules() if isinstance(m, FastDropout)]
     assert rates == [0.2, 0.2]
     assert use_fast_adapter_dropout(model) == 0  # already replaced
+
+
+def test_adapter_input_cast_leaves_tuner_layers_without_the_switch_alone():
+    from peft import IA3Config
+
+    config = LlamaConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2,
+                         num_key_value_heads=1, vocab_size=64)
+    model = get_peft_model(LlamaForCausalLM(config), IA3Config(target_modules=["k_proj", "down_proj"],
+                                                               feedforward_modules=["down_proj"], task_type="CAUSAL_LM"))
+    ids = torch.randint(0, 64, (2, 8))
+    with adapter_input_cast(model, False):
+        model(input_ids=ids, labels=ids).loss.backward()
