@@ -1,10 +1,18 @@
-"""Batched vs one-at-a-time generation for the code benchmark, on the tiny offline model.
+"""Batched vs one-at-a-time generation for the code benchmark, in fp32 and bf16.
 
-    .venv/bin/python benchmarks/generation_speed.py [--arch qwen2] [--problems 32] [--max_new_tokens 64] [--repeats 3]
+    .venv/bin/python benchmarks/generation_speed.py [--model tiny:qwen2] [--problems 32] [--max_new_tokens 64]
+        [--repeats 3] [--batch_sizes 1 4 16] [--dtypes float32 bfloat16]
+    .venv/bin/python benchmarks/generation_speed.py --model smollm2 --problems humaneval --batch_sizes 1 16 32 64
 
-The random-init base model never emits its end-of-turn token, so every sample generates exactly
-max_new_tokens and both settings do the same work. Reports the median of the repeats after one
-warm-up run.
+``--model``: any model path or ``tiny:<arch>``, or ``smollm2``: the real SmolLM2-135M-Instruct when it has
+been fetched (``~/.cache/lightning_lora/models/SmolLM2-135M-Instruct``), else a random-init model of its
+shape (Llama, 30 layers, hidden 576, vocab 49152) with the tiny tokenizer; its completions decode to
+empty text (ids beyond the tokenizer), so its greedy-match line says nothing and its tokens are counted
+as problems x max_new_tokens. ``--problems``: a number of
+generated code problems, or ``humaneval`` (its 164 prompts). A random-init model never emits its
+end-of-turn token, so every sample generates exactly max_new_tokens and every setting does the same work.
+Reports the median of the repeats after a one-batch warm-up. The first dtype's greedy completions are the
+reference: every other dtype reports how many of its completions are identical to them.
 """
 
 from __future__ import annotations
@@ -12,52 +20,98 @@ from __future__ import annotations
 import argparse
 import platform
 import statistics
+import tempfile
 import time
+from pathlib import Path
 
 import torch
 
 from lightning_lora.backbone import load_causal_lm, load_tokenizer
-from lightning_lora.benchmark.problems import Problem
+from lightning_lora.benchmark.problems import Problem, load_humaneval
 from lightning_lora.benchmark.runner import generate_samples
 from lightning_lora.data.synthetic import benchmark_problems
 from lightning_lora.prompting import build_prompt
 
+SMOLLM2 = dict(hidden_size=576, intermediate_size=1536, num_hidden_layers=30, num_attention_heads=9,
+               num_key_value_heads=3, vocab_size=49152, tie_word_embeddings=True, rope_theta=100000.0)
+REAL_SMOLLM2 = Path("~/.cache/lightning_lora/models/SmolLM2-135M-Instruct").expanduser()
+
+
+def resolve_model(name: str) -> tuple[str, str]:
+    """The path to load and a description; ``smollm2`` is the fetched model or one of its shape built here."""
+    if name != "smollm2":
+        return name, name
+    if (REAL_SMOLLM2 / "config.json").exists():
+        return str(REAL_SMOLLM2), f"SmolLM2-135M-Instruct ({REAL_SMOLLM2})"
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    folder = Path(tempfile.mkdtemp(prefix="smollm2-shaped-"))
+    tokenizer = load_tokenizer("tiny:llama")
+    torch.manual_seed(0)
+    LlamaForCausalLM(LlamaConfig(**SMOLLM2, eos_token_id=tokenizer.eos_token_id, bos_token_id=tokenizer.bos_token_id,
+                                 pad_token_id=tokenizer.pad_token_id)).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return str(folder), "SmolLM2-135M-shaped Llama, random init (the real model is not fetched)"
+
+
+def load_problem_set(spec: str) -> list[Problem]:
+    if spec == "humaneval":
+        return list(load_humaneval().problems)
+    return [Problem(task_id=p["task_id"], prompt=p["prompt"], tests=p["tests"])
+            for p in benchmark_problems(num_problems=int(spec))]
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--arch", default="qwen2")
-    parser.add_argument("--problems", type=int, default=32)
+    parser.add_argument("--model", default="tiny:qwen2")
+    parser.add_argument("--arch", default=None, help="shorthand for --model tiny:<arch>")
+    parser.add_argument("--problems", default="32", help="a number of generated problems, or 'humaneval'")
     parser.add_argument("--max_new_tokens", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--batch_sizes", type=int, nargs="+", default=[1, 4, 16])
+    parser.add_argument("--dtypes", nargs="+", default=["float32", "bfloat16"], choices=["float32", "bfloat16"])
     args = parser.parse_args()
+    if args.problems != "humaneval" and not args.problems.isdigit():
+        parser.error(f"--problems must be a number or 'humaneval', got {args.problems!r}")
 
-    tokenizer = load_tokenizer(f"tiny:{args.arch}")
-    model = load_causal_lm(f"tiny:{args.arch}")
-    problems = [Problem(task_id=p["task_id"], prompt=p["prompt"], tests=p["tests"])
-                for p in benchmark_problems(num_problems=args.problems)]
-
-    def run(batch_size: int) -> tuple[float, int]:
-        start = time.perf_counter()
-        samples = generate_samples(model, tokenizer, problems, build_prompt=lambda p: build_prompt(tokenizer, p),
-                                   max_new_tokens=args.max_new_tokens, batch_size=batch_size, progress=False)
-        elapsed = time.perf_counter() - start
-        tokens = sum(len(tokenizer(s["completion"], add_special_tokens=False)["input_ids"]) for s in samples)
-        return elapsed, tokens
-
+    path, description = resolve_model(f"tiny:{args.arch}" if args.arch else args.model)
+    shaped_only = "random init" in description
+    tokenizer = load_tokenizer(path)
+    problems = load_problem_set(args.problems)
     print(f"machine: {platform.machine()}, {torch.get_num_threads()} torch threads, torch {torch.__version__}")
-    print(f"model: tiny:{args.arch}, {args.problems} problems, max_new_tokens={args.max_new_tokens}, "
-          f"median of {args.repeats} after a warm-up")
-    print("| batch size | seconds | samples/s | generated tokens/s | speed-up vs batch 1 |")
-    print("|---:|---:|---:|---:|---:|")
-    baseline = None
-    for batch_size in args.batch_sizes:
-        run(batch_size)  # warm-up
-        times, tokens = zip(*(run(batch_size) for _ in range(args.repeats)))
-        seconds = statistics.median(times)
-        baseline = baseline or seconds
-        print(f"| {batch_size} | {seconds:.3f} | {args.problems / seconds:.1f} | {tokens[0] / seconds:.0f} | "
-              f"{baseline / seconds:.2f}x |")
+    print(f"model: {description}; {len(problems)} problems ({args.problems}), max_new_tokens={args.max_new_tokens}, "
+          f"median of {args.repeats} after a one-batch warm-up")
+    print("| dtype | batch size | seconds | problems/s | generated tokens/s | speed-up vs first row |")
+    print("|---|---:|---:|---:|---:|---:|")
+    baseline, reference = None, None
+    for dtype in args.dtypes:
+        model = load_causal_lm(path, dtype=dtype)
+        completions = None
+
+        def run(batch_size: int, subset: list[Problem] = problems) -> tuple[float, int, list[str]]:
+            start = time.perf_counter()
+            samples = generate_samples(model, tokenizer, subset, build_prompt=lambda p: build_prompt(tokenizer, p),
+                                       max_new_tokens=args.max_new_tokens, batch_size=batch_size, progress=False)
+            elapsed = time.perf_counter() - start
+            texts = [s["completion"] for s in samples]
+            if shaped_only:  # ids beyond the tiny tokenizer's vocabulary decode to nothing; it never stops early
+                return elapsed, len(subset) * args.max_new_tokens, texts
+            return elapsed, sum(len(tokenizer(t, add_special_tokens=False)["input_ids"]) for t in texts), texts
+
+        for batch_size in args.batch_sizes:
+            run(batch_size, problems[:batch_size])  # warm-up: one batch
+            times, tokens, texts = zip(*(run(batch_size) for _ in range(args.repeats)))
+            seconds = statistics.median(times)
+            baseline = baseline or seconds
+            completions = completions or texts[0]
+            print(f"| {dtype} | {batch_size} | {seconds:.3f} | {len(problems) / seconds:.2f} | {tokens[0] / seconds:.0f} "
+                  f"| {baseline / seconds:.2f}x |", flush=True)
+        if reference is None:
+            reference = (dtype, completions)
+        else:
+            same = sum(a == b for a, b in zip(reference[1], completions))
+            print(f"greedy completions, {dtype} vs {reference[0]} (batch {args.batch_sizes[0]}): "
+                  f"{same}/{len(completions)} identical{'' if same == len(completions) else ' (NOT all matching)'}")
 
 
 if __name__ == "__main__":

@@ -1,22 +1,27 @@
-"""Training throughput side by side: lightning_lora vs a plain Hugging Face Trainer + PEFT script.
+"""Training throughput side by side: lightning_lora vs a plain Hugging Face Trainer + PEFT script, fp32 and bf16.
 
-    .venv/bin/python benchmarks/throughput.py [--samples 96] [--batch_size 8] [--repeats 3]
-        [--configs hf-maxpad hf-dynamic lightning_lora] [--workdir DIR]
+    .venv/bin/python benchmarks/throughput.py [--samples 64] [--smollm2_samples 16] [--batch_size 8] [--repeats 3]
+        [--configs hf-maxpad hf-dynamic lightning_lora] [--smollm2_configs hf-dynamic lightning_lora]
+        [--precisions fp32 bf16] [--output results.json] [--quick] [--workdir DIR]
 
 Every configuration trains the same model on the same samples with the same settings:
 
-- model: a random-init Qwen2-shaped causal LM built here from ``Qwen2Config`` (4 layers, hidden 256,
-  4 heads / 2 KV heads, MLP 1024, vocab 8192, tied embeddings, SDPA attention), saved with its
-  tokenizer and loaded back by path by every configuration;
+- models (``MODELS``), random init from their config class, saved with the tokenizer and loaded back by
+  path by every configuration: ``small``, a Qwen2-shaped causal LM (4 layers, hidden 256, 4 heads / 2 KV
+  heads, MLP 1024, vocab 8192, tied embeddings, SDPA), and ``smollm2``, SmolLM2-135M's shape (Llama,
+  30 layers, hidden 576, 9 / 3 heads, MLP 1536, vocab 49152, tied);
 - tokenizer: a byte-level BPE (vocab up to 8192) trained here on the generated code, ChatML template;
 - data: generated code SFT rows in the CodeGen-Deep schema (a problem statement and a Python-like
   solution whose token length is log-normal, median 220, clipped to 50-1000), rendered through the
   chat template with the prompt masked out of the loss, max_length 1024. All configurations read the
   same tokenized rows: lightning_lora through its own data module, the Hugging Face baselines the
   rows that module tokenized (the same ``input_ids`` and ``labels``);
-- training: LoRA r=16, alpha=32, dropout 0, on q/k/v/o/gate/up/down_proj; AdamW lr 1e-3, linear
-  decay, no warm-up, weight decay 0, gradient clipping 1.0; fp32 on the CPU; one epoch over
-  ``--samples`` samples in batches of ``--batch_size``; no validation or checkpoints inside the timing.
+- training: LoRA r=16, alpha=32 on q/k/v/o/gate/up/down_proj, dropout 0 (``small``) or the seed study's
+  0.1 (``smollm2``); AdamW lr 1e-3, linear decay, no warm-up, weight decay 0, gradient clipping 1.0; one
+  epoch over the samples in batches of ``--batch_size``; no validation or checkpoints inside the timing;
+- precision (``--precisions``): ``fp32``; or ``bf16``: HF with ``TrainingArguments(bf16=True)`` (fp32
+  weights under CPU autocast, its documented CPU setting), lightning_lora with its real-model configs'
+  setting, ``model.dtype: bfloat16`` + ``trainer.precision: bf16-mixed`` (fp32 adapters, optimizer, loss).
 
 Configurations (each run in its own subprocess, so peak RSS is per configuration):
 
@@ -26,11 +31,12 @@ Configurations (each run in its own subprocess, so peak RSS is per configuration
 - ``lightning_lora``: our CLI (LightningCLI, CausalLMModule, CodeSFTDataModule, TokenThroughput...)
   with its fastest settings here (``FASTEST`` below); ``ll-*`` are the step-by-step variants.
 
-Timing: every subprocess first runs two untimed forward/backward passes (warm-up), then times its
+Timing: every subprocess first runs two untimed forward/backward passes (warm-up, 2 x 128 tokens), then times its
 whole epoch from the start of the first step to the end of the last, so every configuration is
 timed over exactly the same samples. Throughput is target tokens (labels that take part in the
 loss, never padding) per second of wall time, and per second of the process's CPU time (less
-sensitive to other work on a shared machine). The configurations run interleaved, ``--repeats``
+sensitive to other work on a shared machine). MFU is the epoch's model FLOPs per second over this
+CPU's measured bf16 matmul peak (and, in a second column, its fp32 peak). The runs go interleaved, ``--repeats``
 times each; repeat k uses seed k for every configuration (LoRA init and sample order), so the
 spread of the eval loss is seed noise. Medians are reported. "eval loss" is the token-weighted
 loss of the trained adapter on 32 held-out samples (one at a time, no padding: the same function
@@ -64,10 +70,26 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
 REPO = Path(__file__).resolve().parents[1]
-MODEL = dict(hidden_size=256, intermediate_size=1024, num_hidden_layers=4, num_attention_heads=4,
-             num_key_value_heads=2, vocab_size=8192, max_position_embeddings=2048, tie_word_embeddings=True)
+TOKENIZER_VOCAB = 8192
+#: The models (random init from their config class). ``small`` is the original benchmark model; ``smollm2``
+#: has SmolLM2-135M's shape (Llama, 30 layers, hidden 576, 9 / 3 heads, vocab 49152, tied) and trains with
+#: the seed study's LoRA dropout 0.1. Its vocabulary is wider than the benchmark tokenizer's: the extra
+#: rows of the LM head still cost what they cost in the real model.
+MODELS: dict[str, dict[str, Any]] = {
+    "small": dict(arch="qwen2", lora_dropout=0.0, config=dict(
+        hidden_size=256, intermediate_size=1024, num_hidden_layers=4, num_attention_heads=4, num_key_value_heads=2,
+        vocab_size=8192, max_position_embeddings=2048, tie_word_embeddings=True)),
+    "smollm2": dict(arch="llama", lora_dropout=0.1, config=dict(
+        hidden_size=576, intermediate_size=1536, num_hidden_layers=30, num_attention_heads=9, num_key_value_heads=3,
+        vocab_size=49152, max_position_embeddings=2048, tie_word_embeddings=True, rms_norm_eps=1e-5,
+        rope_theta=100000.0)),
+}
+#: How each framework trains in bf16. HF: ``TrainingArguments(bf16=True)`` (fp32 weights, CPU autocast),
+#: its documented CPU setting. lightning_lora: the shipped real-model configs' setting, a bf16 frozen base
+#: (``model.dtype: bfloat16``) under ``trainer.precision: bf16-mixed``; adapters, optimizer and loss fp32.
+PRECISIONS = ("fp32", "bf16")
 TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
-LORA = dict(r=16, lora_alpha=32, lora_dropout=0.0)
+LORA = dict(r=16, lora_alpha=32)
 LR = 1e-3
 MAX_LENGTH = 1024
 SYSTEM_PROMPT = "You are an expert Python programmer."
@@ -84,6 +106,8 @@ LL_CONFIGS: dict[str, dict[str, Any]] = {
 }
 FASTEST = "ll-packed"  # measured fastest here (RESULTS: the step-by-step table)
 CONFIGS = ["hf-maxpad", "hf-dynamic", "hf-grouped", "lightning_lora", *LL_CONFIGS]
+#: Configurations run on the smollm2 model by default: the best HF setting against ours (each epoch is long).
+SMOLLM2_CONFIGS = ["hf-dynamic", "lightning_lora"]
 
 
 # -- the data and the model ----------------------------------------------------------------------------
@@ -133,13 +157,13 @@ def code_rows(n: int, seed: int) -> list[dict[str, str]]:
     return rows
 
 
-def prepare(workdir: Path, samples: int) -> dict[str, str]:
-    """Write the model (with its tokenizer) and the data under ``workdir`` (once); tokenize once."""
-    model_dir, data = workdir / "model", workdir / "data.jsonl"
+def prepare(workdir: Path, model: str, samples: int) -> dict[str, str]:
+    """Write ``model`` (with its tokenizer) and its data under ``workdir`` (once); tokenize once."""
+    model_dir, data = workdir / f"model-{model}", workdir / f"data-{model}.jsonl"
     if not (model_dir / "config.json").exists():
         import torch
         from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-        from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
+        from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
 
         from lightning_lora.tiny import CHATML_TEMPLATE, SPECIAL_TOKENS
 
@@ -148,20 +172,22 @@ def prepare(workdir: Path, samples: int) -> dict[str, str]:
         backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
         backend.decoder = decoders.ByteLevel()
         backend.train_from_iterator(corpus, trainer=trainers.BpeTrainer(
-            vocab_size=MODEL["vocab_size"], special_tokens=SPECIAL_TOKENS, show_progress=False,
+            vocab_size=TOKENIZER_VOCAB, special_tokens=SPECIAL_TOKENS, show_progress=False,
             initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
         tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, eos_token="<|im_end|>", pad_token="<|endoftext|>")
         tokenizer.chat_template = CHATML_TEMPLATE
         torch.manual_seed(0)
-        config = Qwen2Config(**MODEL, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
-                             bos_token_id=tokenizer.eos_token_id)
-        Qwen2ForCausalLM(config).save_pretrained(model_dir)
+        spec = MODELS[model]
+        config_class, model_class = (Qwen2Config, Qwen2ForCausalLM) if spec["arch"] == "qwen2" else (LlamaConfig, LlamaForCausalLM)
+        config = config_class(**spec["config"], eos_token_id=tokenizer.eos_token_id,
+                              pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.eos_token_id)
+        model_class(config).save_pretrained(model_dir)
         tokenizer.save_pretrained(model_dir)
     rows = [dict(r, split="train") for r in code_rows(samples, seed=0)]
     rows += [dict(r, split="valid") for r in code_rows(EVAL_SAMPLES, seed=1)]
     data.write_text("".join(json.dumps(r) + "\n" for r in rows))
     datamodule(str(model_dir), str(data))  # tokenize once into the datasets cache; the workers reuse it
-    return {"model": str(model_dir), "data": str(data)}
+    return {"model": str(model_dir), "data": str(data), "lora_dropout": MODELS[model]["lora_dropout"]}
 
 
 def datamodule(model: str, data: str, **kwargs: Any):
@@ -178,23 +204,27 @@ def _targets(labels) -> int:
     return int((labels[:, 1:] != -100).sum())
 
 
-def _warm_up(model, batch_size: int) -> None:
-    """Two untimed forward/backward passes: first-call costs (allocator, kernels) stay out of the timing."""
+def _warm_up(model, bf16: bool) -> None:
+    """Two untimed forward/backward passes on a small batch: first-call costs (thread pool, kernel choice) stay
+    out of the timing."""
     import torch
 
-    ids = torch.randint(10, 1000, (batch_size, 256), generator=torch.Generator().manual_seed(0))
+    ids = torch.randint(10, 1000, (2, 128), generator=torch.Generator().manual_seed(0))
     for _ in range(2):
-        model(input_ids=ids, labels=ids).loss.backward()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            loss = model(input_ids=ids, labels=ids).loss
+        loss.backward()
     model.zero_grad(set_to_none=True)
 
 
-def _eval_loss(model, rows) -> float:
-    """Token-weighted loss over held-out rows, one at a time (no padding): identical for every configuration."""
+def _eval_loss(model, rows, bf16: bool) -> float:
+    """Token-weighted loss over held-out rows, one at a time (no padding): identical for every configuration
+    (bf16 runs evaluate under bf16 autocast, as they trained)."""
     import torch
 
     model.eval()
     total, count = 0.0, 0
-    with torch.no_grad():
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
         for row in rows:
             ids = torch.tensor([row["input_ids"]])
             labels = torch.tensor([row["labels"]])
@@ -204,7 +234,7 @@ def _eval_loss(model, rows) -> float:
     return total / count
 
 
-def run_hf(name: str, paths: dict[str, str], batch_size: int, seed: int, rundir: Path) -> dict[str, Any]:
+def run_hf(name: str, paths: dict[str, Any], batch_size: int, seed: int, rundir: Path, bf16: bool) -> dict[str, Any]:
     import torch
     from datasets import Dataset
     from peft import LoraConfig, get_peft_model
@@ -215,8 +245,9 @@ def run_hf(name: str, paths: dict[str, str], batch_size: int, seed: int, rundir:
     train = Dataset.from_dict({k: dm.splits["train"][k] for k in ("input_ids", "labels")})
     torch.manual_seed(seed)
     model = AutoModelForCausalLM.from_pretrained(paths["model"], dtype=torch.float32, attn_implementation="sdpa")
-    model = get_peft_model(model, LoraConfig(**LORA, target_modules=TARGETS, task_type="CAUSAL_LM"))
-    _warm_up(model, batch_size)
+    model = get_peft_model(model, LoraConfig(**LORA, lora_dropout=paths["lora_dropout"], target_modules=TARGETS,
+                                             task_type="CAUSAL_LM"))
+    _warm_up(model, bf16)
 
     dynamic = DataCollatorForSeq2Seq(tokenizer, padding="longest", label_pad_token_id=-100)
     fixed = DataCollatorForSeq2Seq(tokenizer, padding="max_length", max_length=MAX_LENGTH, label_pad_token_id=-100)
@@ -246,7 +277,7 @@ def run_hf(name: str, paths: dict[str, str], batch_size: int, seed: int, rundir:
     args = TrainingArguments(
         output_dir=str(rundir), per_device_train_batch_size=batch_size, num_train_epochs=1, learning_rate=LR,
         lr_scheduler_type="linear", warmup_steps=0, weight_decay=0.0, max_grad_norm=1.0, logging_steps=1,
-        save_strategy="no", report_to="none", use_cpu=True, dataloader_num_workers=0, seed=seed, data_seed=seed,
+        save_strategy="no", report_to="none", use_cpu=True, bf16=bf16, dataloader_num_workers=0, seed=seed, data_seed=seed,
         disable_tqdm=True,
         train_sampling_strategy="group_by_length" if name == "hf-grouped" else "random", remove_unused_columns=False,
     )
@@ -255,10 +286,10 @@ def run_hf(name: str, paths: dict[str, str], batch_size: int, seed: int, rundir:
     return {"seconds": Timer.end - Timer.start, "cpu_seconds": Timer.cpu_end - Timer.cpu_start,
             "target_tokens": sum(t for t, _ in seen), "batch_tokens": sum(n for _, n in seen), "steps": len(seen),
             "train_loss_last5": statistics.fmean(Timer.losses[-5:]),
-            "eval_loss": _eval_loss(model, dm.splits["validation"])}
+            "eval_loss": _eval_loss(model, dm.splits["validation"], bf16)}
 
 
-def run_lightning(name: str, paths: dict[str, str], batch_size: int, seed: int, rundir: Path) -> dict[str, Any]:
+def run_lightning(name: str, paths: dict[str, Any], batch_size: int, seed: int, rundir: Path, bf16: bool) -> dict[str, Any]:
     import lightning as L
     import yaml
 
@@ -269,12 +300,13 @@ def run_lightning(name: str, paths: dict[str, str], batch_size: int, seed: int, 
         "run_name": name, "seed_everything": seed, "eval_every_n_steps": 10**6,
         "model": {"class_path": "lightning_lora.modules.causal_lm.CausalLMModule", "init_args": {
             "model_name_or_path": paths["model"], "method": "lora", "attn_implementation": "sdpa",
-            "lora": {**LORA, "target_modules": TARGETS},
+            "dtype": "bfloat16" if bf16 else "float32",
+            "lora": {**LORA, "lora_dropout": paths["lora_dropout"], "target_modules": TARGETS},
             "optimizer": {"lr": LR, "scheduler": "linear", "warmup_steps": 0, "weight_decay": 0.0}}},
         "data": {"class_path": "lightning_lora.data.code.CodeSFTDataModule", "init_args": {
             "path": paths["data"], "mode": "prompt_solution", "system_prompt": SYSTEM_PROMPT,
             "max_length": MAX_LENGTH, "batch_size": batch_size, "seed": seed}},
-        "trainer": {"max_epochs": 1, "accelerator": "cpu", "devices": 1, "precision": "32-true",
+        "trainer": {"max_epochs": 1, "accelerator": "cpu", "devices": 1, "precision": "bf16-mixed" if bf16 else "32-true",
                     "gradient_clip_val": 1.0, "log_every_n_steps": 1, "limit_val_batches": 0,
                     "num_sanity_val_steps": 0, "enable_progress_bar": False, "enable_model_summary": False},
         "checkpoint": {"every_n_train_steps": 10**6},
@@ -288,7 +320,7 @@ def run_lightning(name: str, paths: dict[str, str], batch_size: int, seed: int, 
     os.chdir(rundir)  # tb_logs/ and checkpoints/ land there
     (rundir / "config.yaml").write_text(yaml.safe_dump(config))
     cli = build_cli(["--config", str(rundir / "config.yaml")], run=False)
-    _warm_up(cli.model.model, batch_size)
+    _warm_up(cli.model.model, bf16)
 
     class Timer(L.Callback):
         start = end = None
@@ -311,26 +343,27 @@ def run_lightning(name: str, paths: dict[str, str], batch_size: int, seed: int, 
     return {"seconds": Timer.end - Timer.start, "cpu_seconds": Timer.cpu_end - Timer.cpu_start,
             "target_tokens": Timer.targets, "batch_tokens": Timer.batch_tokens, "steps": Timer.steps,
             "train_loss_last5": statistics.fmean(Timer.losses[-5:]),
-            "eval_loss": _eval_loss(cli.model.model, cli.datamodule.splits["validation"])}
+            "eval_loss": _eval_loss(cli.model.model, cli.datamodule.splits["validation"], bf16)}
 
 
-def worker(name: str, workdir: Path, batch_size: int, threads: int, seed: int) -> None:
+def worker(name: str, model: str, precision: str, workdir: Path, batch_size: int, threads: int, seed: int) -> None:
     import torch
 
     torch.set_num_threads(threads)
-    paths = json.loads((workdir / "paths.json").read_text())
-    rundir = Path(tempfile.mkdtemp(prefix=f"{name}-seed{seed}-", dir=workdir))
+    paths = json.loads((workdir / "paths.json").read_text())[model]
+    rundir = Path(tempfile.mkdtemp(prefix=f"{name}-{model}-{precision}-seed{seed}-", dir=workdir))
     try:
-        result = (run_hf if name.startswith("hf-") else run_lightning)(name, paths, batch_size, seed, rundir)
+        result = (run_hf if name.startswith("hf-") else run_lightning)(name, paths, batch_size, seed, rundir,
+                                                                       precision == "bf16")
     finally:
         shutil.rmtree(rundir, ignore_errors=True)
-    result.update(config=name, threads=torch.get_num_threads(),
+    result.update(config=name, model=model, precision=precision, threads=torch.get_num_threads(),
                   peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     print("RESULT " + json.dumps(result), flush=True)
 
 
 # -- the driver -----------------------------------------------------------------------------------------
-def epoch_flops(paths: dict[str, str]) -> float:
+def epoch_flops(paths: dict[str, Any]) -> float:
     """Model FLOPs of one epoch (the same samples for every configuration), as TokenThroughput counts them."""
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM
@@ -349,45 +382,80 @@ def epoch_flops(paths: dict[str, str]) -> float:
 def machine(threads: int) -> str:
     import torch
 
+    from lightning_lora.precision import cpu_has_bf16_matmul
+
     model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                   if line.startswith("model name")), "unknown CPU")
-    return f"{model}, {os.cpu_count()} cores, torch {torch.__version__}, {threads} torch thread(s) per run"
+    units = "bf16 matrix units (AMX/AVX-512 BF16)" if cpu_has_bf16_matmul() else "no bf16 matrix units"
+    return f"{model}, {os.cpu_count()} cores, {units}, torch {torch.__version__}, {threads} torch thread(s) per run"
 
 
-def main() -> None:
+def row_name(config: str, model: str, precision: str) -> str:
+    return f"{config} {precision} [{model}]"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--samples", type=int, default=64, help="training samples (one epoch)")
-    parser.add_argument("--batch_size", type=int, default=8)
+    parser.add_argument("--samples", type=int, default=64, help="training samples (one epoch) for the small model")
+    parser.add_argument("--smollm2_samples", type=int, default=16, help="training samples (one epoch) for smollm2")
+    parser.add_argument("--batch_size", type=int, default=8, help="batch size on the small model")
+    parser.add_argument("--smollm2_batch_size", type=int, default=4,
+                        help="batch size on smollm2 (8 ran out of 24 GB in the HF baseline: full fp32 logits)")
     parser.add_argument("--repeats", type=int, default=3, help="runs per configuration (median reported)")
-    parser.add_argument("--configs", nargs="+", default=["hf-maxpad", "hf-dynamic", "lightning_lora"], choices=CONFIGS)
+    parser.add_argument("--configs", nargs="*", default=["hf-maxpad", "hf-dynamic", "lightning_lora"], choices=CONFIGS,
+                        help="configurations on the small model (none: skip it)")
+    parser.add_argument("--smollm2_configs", nargs="*", default=SMOLLM2_CONFIGS, choices=CONFIGS,
+                        help="configurations on the smollm2 model (none: skip it)")
+    parser.add_argument("--precisions", nargs="+", default=list(PRECISIONS), choices=PRECISIONS)
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke run: 16 + 8 samples, 1 repeat (figures not comparable with a full run)")
+    parser.add_argument("--output", type=Path, default=None, help="write every row and the ratios as JSON here")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch threads per run (1: see the module docstring on shared machines)")
     parser.add_argument("--workdir", type=Path, default=None, help="model, data and caches (default: a temporary folder)")
-    parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--worker", nargs=3, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.samples, args.smollm2_samples, args.repeats = 16, 8, 1
+    for option in ("samples", "smollm2_samples", "batch_size", "smollm2_batch_size", "repeats", "threads"):
+        if getattr(args, option) < 1:
+            parser.error(f"--{option} must be at least 1")
+    return args
 
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="throughput-"))
     workdir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("LIGHTNING_LORA_CACHE", str(workdir / "cache"))
     os.environ.setdefault("HF_DATASETS_CACHE", str(workdir / "hf_datasets"))
     if args.worker:
-        worker(args.worker, workdir, args.batch_size, args.threads, args.seed)
+        worker(*args.worker, workdir, args.batch_size, args.threads, args.seed)
         return
 
-    paths = prepare(workdir, args.samples)
+    started = time.perf_counter()
+    plan = {"small": (args.samples, args.configs, args.batch_size),
+            "smollm2": (args.smollm2_samples, args.smollm2_configs, args.smollm2_batch_size)}
+    plan = {model: spec for model, spec in plan.items() if spec[1]}
+    paths = {model: prepare(workdir, model, samples) for model, (samples, _, _) in plan.items()}
     (workdir / "paths.json").write_text(json.dumps(paths))
-    lengths = [len(r) for r in datamodule(paths["model"], paths["data"]).splits["train"]["input_ids"]]
-    print(f"machine: {machine(args.threads)}; load average {os.getloadavg()[0]:.1f} at start")
-    print(f"data: {len(lengths)} samples, tokens per sample median {statistics.median(lengths):.0f}, "
-          f"min {min(lengths)}, max {max(lengths)}; batch {args.batch_size}; max_length {MAX_LENGTH}; "
-          f"{args.repeats} interleaved repeats")
-    results: dict[str, list[dict[str, Any]]] = {name: [] for name in args.configs}
+    load_start = os.getloadavg()[0]
+    print(f"machine: {machine(args.threads)}; load average {load_start:.1f} at start")
+    for model, (_, _, batch_size) in plan.items():
+        lengths = [len(r) for r in datamodule(paths[model]["model"], paths[model]["data"]).splits["train"]["input_ids"]]
+        print(f"data [{model}]: {len(lengths)} samples, tokens per sample median {statistics.median(lengths):.0f}, "
+              f"min {min(lengths)}, max {max(lengths)}; batch {batch_size}; max_length {MAX_LENGTH}; "
+              f"{args.repeats} interleaved repeats")
+    runs = [(config, model, precision) for model, (_, configs, _) in plan.items()
+            for precision in args.precisions for config in configs]
+    results: dict[str, list[dict[str, Any]]] = {row_name(*run): [] for run in runs}
     for repeat in range(args.repeats):
-        for name in args.configs:
-            proc = subprocess.run([sys.executable, __file__, "--worker", name, "--workdir", str(workdir),
-                                   "--batch_size", str(args.batch_size), "--threads", str(args.threads),
-                                   "--seed", str(repeat)],
+        for config, model, precision in runs:
+            name = row_name(config, model, precision)
+            proc = subprocess.run([sys.executable, __file__, "--worker", config, model, precision,
+                                   "--workdir", str(workdir), "--batch_size", str(plan[model][2]),
+                                   "--threads", str(args.threads), "--seed", str(repeat)],
                                   capture_output=True, text=True, cwd=REPO,
                                   env={**os.environ, "OMP_NUM_THREADS": str(args.threads)})
             lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
@@ -399,47 +467,93 @@ def main() -> None:
                   f"{result['target_tokens'] / result['cpu_seconds']:.0f} per CPU-s, {result['seconds']:.1f} s, "
                   f"peak RSS {result['peak_rss_mb']:.0f} MB, eval loss {result['eval_loss']:.4f}",
                   flush=True)
-    print(f"load average {os.getloadavg()[0]:.1f} at the end")
-    (workdir / "results.json").write_text(json.dumps(results, indent=1))
+    load_end = os.getloadavg()[0]
+    print(f"load average {load_end:.1f} at the end")
     import torch
 
     from lightning_lora.callbacks.throughput import measured_cpu_peak_flops
 
     torch.set_num_threads(args.threads)
-    flops, peak = epoch_flops(paths), measured_cpu_peak_flops(torch.float32)
-    print(f"model FLOPs per epoch: {flops / 1e12:.3f} TFLOP; this CPU's fp32 matmul peak with {args.threads} "
-          f"thread(s): {peak / 1e9:.0f} GFLOP/s (MFU = FLOPs / epoch seconds / peak)")
-    table(results, flops / peak)
+    peaks = {"fp32": measured_cpu_peak_flops(torch.float32), "bf16": measured_cpu_peak_flops(torch.bfloat16)}
+    flops = {model: epoch_flops(paths[model]) for model in plan}
+    print(f"this CPU's matmul peak with {args.threads} thread(s): fp32 {peaks['fp32'] / 1e9:.0f} GFLOP/s, "
+          f"bf16 {peaks['bf16'] / 1e9:.0f} GFLOP/s; model FLOPs per epoch: "
+          + ", ".join(f"{m} {f / 1e12:.3f} TFLOP" for m, f in flops.items())
+          + " (MFU = FLOPs / epoch seconds / peak)")
+    rows = summarize(results, flops, peaks)
+    ratios = compare(rows)
+    table(rows, ratios)
+    if args.output:
+        args.output.write_text(json.dumps({
+            "command": "python benchmarks/throughput.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+            "machine": machine(args.threads), "load_average": {"start": load_start, "end": load_end},
+            "wall_seconds": round(time.perf_counter() - started, 1),
+            "peak_flops": {k: round(v) for k, v in peaks.items()}, "epoch_flops": flops,
+            "rows": list(rows.values()), "ratios": ratios, "runs": results}, indent=1) + "\n")
+        print(f"wrote {args.output}")
     if args.workdir is None:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def table(results: dict[str, list[dict[str, Any]]], peak_seconds: float) -> None:
-    """The medians per configuration and their ratios to the Hugging Face baselines, as a markdown table."""
+def summarize(results: dict[str, list[dict[str, Any]]], flops: dict[str, float],
+              peaks: dict[str, float]) -> dict[str, dict[str, Any]]:
+    """One row per configuration x model x precision: medians over the repeats, MFU against both peaks."""
     rows = {}
     for name, runs in results.items():
+        first = runs[0]
         wall = [r["target_tokens"] / r["seconds"] for r in runs]
-        rows[name] = {"tps": statistics.median(wall), "spread": (min(wall), max(wall)),
-                      "cpu": statistics.median(r["target_tokens"] / r["cpu_seconds"] for r in runs),
-                      "rss": statistics.median(r["peak_rss_mb"] for r in runs),
-                      "seconds": statistics.median(r["seconds"] for r in runs),
-                      "pad": statistics.median(1 - r["target_tokens"] / r["batch_tokens"] for r in runs),
-                      "eval": statistics.median(r["eval_loss"] for r in runs),
-                      "eval_spread": (min(r["eval_loss"] for r in runs), max(r["eval_loss"] for r in runs)),
-                      "train": statistics.median(r["train_loss_last5"] for r in runs)}
-    references = [ref for ref in ("hf-maxpad", "hf-dynamic") if ref in rows]
-    print("\n| config | target tokens/s (median; min-max) | per CPU-second | epoch s | batch cells without a target "
-          "| MFU | peak RSS MB | eval loss (min-max) | train loss (last 5 steps) |"
-          + "".join(f" vs {ref}: tokens/s, per CPU-s, RSS |" for ref in references))
-    print("|---|" + "---:|" * (8 + len(references)))
-    for name, row in rows.items():
-        line = (f"| {name} | {row['tps']:.0f} ({row['spread'][0]:.0f}-{row['spread'][1]:.0f}) | {row['cpu']:.0f} | "
-                f"{row['seconds']:.1f} | {row['pad']:.0%} | {peak_seconds / row['seconds']:.1%} | {row['rss']:.0f} | "
-                f"{row['eval']:.4f} "
-                f"({row['eval_spread'][0]:.4f}-{row['eval_spread'][1]:.4f}) | {row['train']:.4f} |")
-        line += "".join(f" {row['tps'] / rows[ref]['tps']:.2f}x, {row['cpu'] / rows[ref]['cpu']:.2f}x, "
-                        f"{row['rss'] / rows[ref]['rss']:.2f}x |" for ref in references)
-        print(line)
+        seconds = statistics.median(r["seconds"] for r in runs)
+        rows[name] = {
+            "name": name, "config": first["config"], "model": first["model"], "precision": first["precision"],
+            "target_tokens_per_s": {"median": statistics.median(wall), "min": min(wall), "max": max(wall)},
+            "target_tokens_per_cpu_s": statistics.median(r["target_tokens"] / r["cpu_seconds"] for r in runs),
+            "peak_rss_mb": statistics.median(r["peak_rss_mb"] for r in runs), "epoch_seconds": seconds,
+            "cells_without_target": statistics.median(1 - r["target_tokens"] / r["batch_tokens"] for r in runs),
+            "mfu": flops[first["model"]] / seconds / peaks["bf16"], "mfu_peak": "bf16 matmul peak (measured)",
+            "mfu_vs_fp32_peak": flops[first["model"]] / seconds / peaks["fp32"],
+            "eval_loss": {"median": statistics.median(r["eval_loss"] for r in runs),
+                          "min": min(r["eval_loss"] for r in runs), "max": max(r["eval_loss"] for r in runs)},
+            "train_loss_last5": statistics.median(r["train_loss_last5"] for r in runs)}
+    return rows
+
+
+def compare(rows: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The ratios the goals are stated in: lightning_lora against each HF baseline of the same model and
+    precision, and lightning_lora bf16 against lightning_lora fp32."""
+    ratios = []
+
+    def add(row: dict[str, Any], ref: dict[str, Any] | None) -> None:
+        if ref is not None and ref is not row:
+            ratios.append({"row": row["name"], "vs": ref["name"],
+                           "tokens_per_s": row["target_tokens_per_s"]["median"] / ref["target_tokens_per_s"]["median"],
+                           "per_cpu_s": row["target_tokens_per_cpu_s"] / ref["target_tokens_per_cpu_s"],
+                           "peak_rss": row["peak_rss_mb"] / ref["peak_rss_mb"]})
+
+    for row in rows.values():
+        if row["config"].startswith("hf-"):
+            continue
+        for ref in ("hf-maxpad", "hf-dynamic"):
+            add(row, rows.get(row_name(ref, row["model"], row["precision"])))
+        if row["precision"] == "bf16":
+            add(row, rows.get(row_name(row["config"], row["model"], "fp32")))
+    return ratios
+
+
+def table(rows: dict[str, dict[str, Any]], ratios: list[dict[str, Any]]) -> None:
+    """The rows and the ratios as markdown tables."""
+    print("\n| row | target tokens/s (median; min-max) | per CPU-second | epoch s | batch cells without a target "
+          "| MFU (bf16 peak) | MFU (fp32 peak) | peak RSS MB | eval loss (min-max) | train loss (last 5 steps) |")
+    print("|---|" + "---:|" * 9)
+    for row in rows.values():
+        tps, ev = row["target_tokens_per_s"], row["eval_loss"]
+        print(f"| {row['name']} | {tps['median']:.0f} ({tps['min']:.0f}-{tps['max']:.0f}) | "
+              f"{row['target_tokens_per_cpu_s']:.0f} | {row['epoch_seconds']:.1f} | {row['cells_without_target']:.0%} | "
+              f"{row['mfu']:.1%} | {row['mfu_vs_fp32_peak']:.1%} | {row['peak_rss_mb']:.0f} | "
+              f"{ev['median']:.4f} ({ev['min']:.4f}-{ev['max']:.4f}) | {row['train_loss_last5']:.4f} |")
+    if ratios:
+        print("\n| row | vs | tokens/s | per CPU-s | peak RSS |\n|---|---|---:|---:|---:|")
+        for r in ratios:
+            print(f"| {r['row']} | {r['vs']} | {r['tokens_per_s']:.2f}x | {r['per_cpu_s']:.2f}x | {r['peak_rss']:.2f}x |")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 """Kill a run with SIGKILL mid-epoch, resume it with ``--ckpt_path last``: every later step logs the
-same train loss as the uninterrupted run, bit for bit (CPU, fp32)."""
+same train loss as the uninterrupted run, bit for bit (CPU, fp32 and bf16)."""
 
 from __future__ import annotations
 
@@ -59,6 +59,9 @@ CASES = {
     "sigkill": ("KillAtStep", KILL_AT, -signal.SIGKILL, 6, 1, []),
     "sigkill-ddp-2-processes": ("KillAtStep", KILL_AT, -signal.SIGKILL, 6, 1, DDP),
     "sigkill-loader-workers": ("KillAtStep", KILL_AT, -signal.SIGKILL, 6, 1, ["--data.num_workers", "2"]),
+    # bf16 base under bf16-mixed (fp32 adapters, optimizer state and loss): still bit for bit on the CPU.
+    "sigkill-bf16": ("KillAtStep", KILL_AT, -signal.SIGKILL, 6, 1,
+                     ["--model.dtype", "bfloat16", "--trainer.precision", "bf16-mixed"]),
     # SIGTERM: the run stops at the end of that batch, saves and exits with status 143 ("terminated").
     "sigterm": ("TerminateAtBatch", 8, 143, 9, 4, []),
     "sigterm-every-ddp-process": ("TerminateAtBatch", 8, 143, 9, 4, DDP),

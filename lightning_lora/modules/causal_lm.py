@@ -14,6 +14,7 @@ from lightning_lora.errors import UserError
 from lightning_lora.inference import GenerationOptions, generate_from_ids
 from lightning_lora.methods import quantization_config
 from lightning_lora.modules.base import AdaptedModule
+from lightning_lora.precision import linear_cross_entropy, adapter_input_cast, use_fast_adapter_dropout
 
 #: Architectures whose causal-LM logits are exactly ``lm_head(last_hidden_state)`` and whose loss is
 #: the plain token-mean cross-entropy (checked against the model's own loss in tests/test_packing.py).
@@ -65,6 +66,7 @@ class CausalLMModule(AdaptedModule):
         self.attach_model(load_causal_lm(model_name_or_path, self.load_dtype, self.attn_implementation,
                                          pad_token_id=tokenizer.pad_token_id, quantization_config=quantization),
                           tokenizer)
+        use_fast_adapter_dropout(self.model)
         self.train_loss = MeanMetric()  # each process trains on its own shard: synced over processes
         # Every process evaluates the whole split (see BaseDataModule), so evaluation metrics stay local.
         self.val_loss = MeanMetric(sync_on_compute=False)
@@ -107,8 +109,15 @@ class CausalLMModule(AdaptedModule):
         """Mean next-token cross-entropy over target tokens, and the number of target tokens.
 
         A packed batch (:mod:`lightning_lora.data.packing`) carries ``position_ids`` and no attention
-        mask; the model then keeps attention within each packed sample.
+        mask; the model then keeps attention within each packed sample. Under autocast (bf16-mixed)
+        the adapters take the bf16 activation as it is: no cast to fp32 and back (except with gradient
+        checkpointing, whose recomputation in the backward must see the same casts as the forward).
         """
+        autocast = torch.is_autocast_enabled(batch["input_ids"].device.type)
+        with adapter_input_cast(self.model, not autocast or self.gradient_checkpointing):
+            return self._forward_loss(batch)
+
+    def _forward_loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
         labels = batch["labels"]
         targets = labels[:, 1:] != IGNORE_INDEX
         count = int(targets.sum())
@@ -122,7 +131,11 @@ class CausalLMModule(AdaptedModule):
             attention_mask = None  # right padding: causal attention never lets a real token see a pad
         hidden = body(input_ids=batch["input_ids"], attention_mask=attention_mask, position_ids=position_ids,
                       use_cache=False).last_hidden_state
-        # Position t predicts token t+1: only the hidden states of target positions reach the head.
+        # Position t predicts token t+1: only the hidden states of target positions reach the head,
+        # chunk by chunk (the full logits never exist), with an fp32 loss whatever the weights' dtype.
+        weight = _plain_head_weight(head)
+        if weight is not None:
+            return linear_cross_entropy(hidden[:, :-1][targets], weight, labels[:, 1:][targets]) / count, count
         logits = head(hidden[:, :-1][targets]).float()
         loss = torch.nn.functional.cross_entropy(logits, labels[:, 1:][targets], reduction="sum") / count
         return loss, count
@@ -204,3 +217,12 @@ class CausalLMModule(AdaptedModule):
             record["verdict"] = {"status": v["status"], "first_failing_test": v["first_failing_test"], "detail": v["detail"]}
         summary = results["summary"]
         return {"with_tests": len(tested), "passed": summary["problems_passed"], "isolation": summary["isolation"]}
+
+
+def _plain_head_weight(head: torch.nn.Module) -> torch.Tensor | None:
+    """The head's whole weight when the head is a bias-free linear layer; None for anything else, or for a
+    weight a sharding strategy has partitioned (it is whole only inside the head's own forward)."""
+    if not isinstance(head, torch.nn.Linear) or head.bias is not None:
+        return None
+    weight = head.weight
+    return weight if tuple(weight.shape) == (head.out_features, head.in_features) else None
