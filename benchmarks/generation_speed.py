@@ -23,6 +23,7 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -88,7 +89,7 @@ def main() -> None:
         model = load_causal_lm(path, dtype=dtype)
         completions = None
 
-        def run(batch_size: int, subset: list[Problem] = problems) -> tuple[float, int, list[str]]:
+        def run(batch_size: int, subset: list[Problem] = problems, model: Any = model) -> tuple[float, int, list[str]]:
             start = time.perf_counter()
             samples = generate_samples(model, tokenizer, subset, build_prompt=lambda p: build_prompt(tokenizer, p),
                                        max_new_tokens=args.max_new_tokens, batch_size=batch_size, progress=False)

@@ -151,7 +151,7 @@ def read_metrics(log_root: Path) -> dict[str, Any]:
         events.Reload()
         tags = events.Tags()["scalars"]
 
-        def values(tag: str) -> list[float]:
+        def values(tag: str, events: Any = events, tags: Any = tags) -> list[float]:
             return [e.value for e in events.Scalars(tag)] if tag in tags else []
 
         losses = values("train/loss")
@@ -174,7 +174,8 @@ def run_check(name: str, path: Path, workdir: Path) -> dict[str, Any]:
                               capture_output=True, text=True, env=_env(), timeout=limit)
         status, tail = ("ok" if proc.returncode == 0 else "failed"), proc.stderr[-3000:]
     except subprocess.TimeoutExpired as err:
-        status, tail = "timeout", (err.stderr or b"")[-3000:].decode(errors="replace") if isinstance(err.stderr, bytes) else str(err.stderr or "")[-3000:]
+        stderr = err.stderr or b""
+        status, tail = "timeout", stderr[-3000:].decode(errors="replace") if isinstance(stderr, bytes) else str(stderr)[-3000:]
     result: dict[str, Any] = {"status": status, "seconds": round(time.perf_counter() - start, 1), "limit_s": limit}
     result.update(read_metrics(workdir / "tb_logs" / f"gpu-check-{name}"))
     if name == "qlora" and status == "ok" and result.get("last_loss") is not None:

@@ -23,6 +23,7 @@ import statistics
 import tempfile
 import time
 from contextlib import nullcontext
+from typing import Any
 
 import torch
 
@@ -87,7 +88,7 @@ def main() -> None:
             module = CausalLMModule(folder, lora=lora, dtype=dtype)
             optimizer = torch.optim.AdamW([p for p in module.parameters() if p.requires_grad], lr=1e-4)
 
-            def step() -> None:
+            def step(module: Any = module, optimizer: Any = optimizer, autocast: bool = autocast) -> None:
                 with torch.autocast("cpu", dtype=torch.bfloat16) if autocast else nullcontext():
                     loss, _ = module._loss(batch)
                 loss.backward()

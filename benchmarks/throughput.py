@@ -178,7 +178,8 @@ def prepare(workdir: Path, model: str, samples: int) -> dict[str, str]:
         tokenizer.chat_template = CHATML_TEMPLATE
         torch.manual_seed(0)
         spec = MODELS[model]
-        config_class, model_class = (Qwen2Config, Qwen2ForCausalLM) if spec["arch"] == "qwen2" else (LlamaConfig, LlamaForCausalLM)
+        qwen = spec["arch"] == "qwen2"
+        config_class, model_class = (Qwen2Config, Qwen2ForCausalLM) if qwen else (LlamaConfig, LlamaForCausalLM)
         config = config_class(**spec["config"], eos_token_id=tokenizer.eos_token_id,
                               pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.eos_token_id)
         model_class(config).save_pretrained(model_dir)

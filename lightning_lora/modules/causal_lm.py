@@ -14,7 +14,7 @@ from lightning_lora.errors import UserError
 from lightning_lora.inference import GenerationOptions, generate_from_ids
 from lightning_lora.methods import quantization_config
 from lightning_lora.modules.base import AdaptedModule
-from lightning_lora.precision import linear_cross_entropy, adapter_input_cast, use_fast_adapter_dropout
+from lightning_lora.precision import adapter_input_cast, linear_cross_entropy, use_fast_adapter_dropout
 
 #: Architectures whose causal-LM logits are exactly ``lm_head(last_hidden_state)`` and whose loss is
 #: the plain token-mean cross-entropy (checked against the model's own loss in tests/test_packing.py).
