@@ -18,6 +18,7 @@ from typing import Any
 
 from jsonargparse import ActionYesNo, ArgumentParser
 
+from lightning_lora.benchmark.problems import read_jsonl
 from lightning_lora.errors import UserError, parse_command_line
 from lightning_lora.inference import check_fits, generate_batch, generate_text
 from lightning_lora.inference_models import (
@@ -42,19 +43,14 @@ def build_parser() -> ArgumentParser:
 
 def read_prompts(path: Path) -> list[dict[str, Any]]:
     """Rows of a prompts jsonl; one ``error:`` line for a missing or empty file or a bad line."""
-    if not path.is_file():
-        raise UserError(f"--input {path}: no such file.")
     rows = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise UserError(f"--input {path} line {lineno} is not JSON ({err.msg}).") from err
-        if not isinstance(row, dict) or not isinstance(row.get("prompt"), str) or not row["prompt"].strip():
-            raise UserError(f"--input {path} line {lineno} has no 'prompt' text.")
-        rows.append(row)
+    try:
+        for lineno, row in read_jsonl(path, what="--input"):
+            if not isinstance(row.get("prompt"), str) or not row["prompt"].strip():
+                raise UserError(f"--input {path} line {lineno} has no 'prompt' text.")
+            rows.append(row)
+    except ValueError as err:  # a missing file, a line that is not a JSON object
+        raise UserError(str(err)) from err
     if not rows:
         raise UserError(f"--input {path} is empty: it holds no prompts.")
     return rows
