@@ -5,7 +5,7 @@
     .venv/bin/python benchmarks/generation_speed.py --model smollm2 --problems humaneval --batch_sizes 1 16 32 64
 
 ``--model``: any model path or ``tiny:<arch>``, or ``smollm2``: the real SmolLM2-135M-Instruct when it has
-been fetched (``~/.cache/lightning_lora/models/SmolLM2-135M-Instruct``), else a random-init model of its
+been fetched (``python -m lightning_lora models fetch smollm2-135m-instruct``), else a random-init model of its
 shape (Llama, 30 layers, hidden 576, vocab 49152) with the tiny tokenizer; its completions decode to
 empty text (ids beyond the tokenizer), so its greedy-match line says nothing and its tokens are counted
 as problems x max_new_tokens. ``--problems``: a number of
@@ -31,19 +31,19 @@ from lightning_lora.backbone import load_causal_lm, load_tokenizer
 from lightning_lora.benchmark.problems import Problem, load_humaneval
 from lightning_lora.benchmark.runner import generate_samples
 from lightning_lora.data.synthetic import benchmark_problems
+from lightning_lora.model_registry import is_fetched, model_dir
 from lightning_lora.prompting import build_prompt
 
 SMOLLM2 = dict(hidden_size=576, intermediate_size=1536, num_hidden_layers=30, num_attention_heads=9,
                num_key_value_heads=3, vocab_size=49152, tie_word_embeddings=True, rope_theta=100000.0)
-REAL_SMOLLM2 = Path("~/.cache/lightning_lora/models/SmolLM2-135M-Instruct").expanduser()
 
 
 def resolve_model(name: str) -> tuple[str, str]:
     """The path to load and a description; ``smollm2`` is the fetched model or one of its shape built here."""
     if name != "smollm2":
         return name, name
-    if (REAL_SMOLLM2 / "config.json").exists():
-        return str(REAL_SMOLLM2), f"SmolLM2-135M-Instruct ({REAL_SMOLLM2})"
+    if is_fetched("smollm2-135m-instruct"):
+        return "real:smollm2-135m-instruct", f"SmolLM2-135M-Instruct ({model_dir('smollm2-135m-instruct')})"
     from transformers import LlamaConfig, LlamaForCausalLM
 
     folder = Path(tempfile.mkdtemp(prefix="smollm2-shaped-"))

@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
+from lightning_lora.backbone import resolve_source
 from lightning_lora.errors import UserError, first_line
 from lightning_lora.inference import PromptFormat, generation_config
 from lightning_lora.methods import PEFT_METHODS
@@ -128,6 +129,11 @@ def export_record(module: Any, merge: bool, info: dict[str, Any]) -> dict[str, A
     model_class = type(base).__name__
     auto_class = "AutoModelForSequenceClassification" if module.task_type == "SEQ_CLS" else "AutoModelForCausalLM"
     base_path = base.config.name_or_path
+    base_source = resolve_source(module.model_name_or_path) if module.model_name_or_path else None
+    if base_source is not None and base_source.gguf_file:  # the adapter's base is read from a GGUF file again
+        base_load = f"{base_source.path!r}, gguf_file={base_source.gguf_file!r}"
+    else:
+        base_load = repr(base_path)
     return {
         "format": "transformers" if merge else "peft_adapter",
         "merged": merge,
@@ -138,7 +144,7 @@ def export_record(module: Any, merge: bool, info: dict[str, Any]) -> dict[str, A
         "metadata": metadata,
         **info,
         "load_with": (f"transformers.{auto_class}.from_pretrained(DIR)" if merge else
-                      f"peft.PeftModel.from_pretrained(transformers.{auto_class}.from_pretrained({base_path!r}), DIR)"),
+                      f"peft.PeftModel.from_pretrained(transformers.{auto_class}.from_pretrained({base_load}), DIR)"),
     }
 
 

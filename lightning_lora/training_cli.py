@@ -180,6 +180,13 @@ class LightningLoraCLI(ConfigOverCheckpointCLI):
             # the model's initialisation (adapters, heads) draws what it drew before this check existed.
             with isolate_rng():
                 datamodule.prepare_data()
+            self.checked_data = datamodule  # built once: the run's own data module adopts it
+
+    def instantiate_classes(self) -> None:
+        super().instantiate_classes()
+        checked = getattr(self, "checked_data", None)
+        if checked is not None and type(checked) is type(self.datamodule):
+            self.datamodule.adopt_built(checked)
 
 
 def _datamodule_from_config(config: Any) -> Any:

@@ -18,12 +18,20 @@ COMMON = ["--config", str(REPO / "configs" / "quickstart.yaml"), "--trainer.call
           "--data.max_samples", "64", "--trainer.enable_progress_bar", "false", "--trainer.log_every_n_steps", "1"]
 
 
+def _start(cwd: Path, *extra: str) -> subprocess.Popen:
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}  # one thread per process: runs may overlap without changing losses
+    return subprocess.Popen([sys.executable, "-m", "lightning_lora", "fit", *COMMON, *extra], cwd=cwd, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait(process: subprocess.Popen) -> subprocess.CompletedProcess:
+    stdout, stderr = process.communicate(timeout=300)
+    assert process.returncode == 0, stderr[-3000:]
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
 def _fit(cwd: Path, *extra: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    done = subprocess.run([sys.executable, "-m", "lightning_lora", "fit", *COMMON, *extra], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done
+    return _wait(_start(cwd, *extra))
 
 
 def _scalars(run: Path, tag: str) -> dict[int, float]:
@@ -36,9 +44,10 @@ def _scalars(run: Path, tag: str) -> dict[int, float]:
 def test_ddp_with_two_cpu_processes_matches_one_process_and_rank_zero_alone_writes(tmp_path):
     ddp, single = tmp_path / "ddp", tmp_path / "single"
     ddp.mkdir(), single.mkdir()
+    reference = _start(single, "--data.batch_size", "16")
     done = _fit(ddp, "--config", str(REPO / "configs" / "strategies" / "ddp.yaml"), "--data.batch_size", "8")
+    _wait(reference)
     assert "GLOBAL_RANK: 1, MEMBER: 2/2" in done.stdout + done.stderr
-    _fit(single, "--data.batch_size", "16")
 
     assert sorted(p.name for p in (ddp / "tb_logs" / "quickstart").iterdir()) == ["version_0"]
     run = ddp / "checkpoints" / "quickstart"
@@ -65,7 +74,7 @@ def _wait_while_rank_zero_works(rank: int, port: int, patient: bool, outcome: "t
 
     import torch.distributed as dist
 
-    from lightning_lora.callbacks.benchmark import patient_group
+    from lightning_lora.process_groups import patient_group
 
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2,
                             timeout=timedelta(seconds=2))  # a short collective timeout, like a long benchmark

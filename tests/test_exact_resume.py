@@ -8,12 +8,14 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Callable, TypeVar
 
 import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 REPO = Path(__file__).resolve().parents[1]
+T = TypeVar("T")
 
 # 40 training samples in batches of 8 (or 2 processes x 4): 5 steps per epoch, so 13 steps cross two
 # epoch boundaries.
@@ -26,11 +28,21 @@ ARGS = ["--config", str(REPO / "configs" / "quickstart.yaml"), "--trainer.max_st
 KILL_AT = 8  # after 8 optimizer steps (epoch 1, third batch); the last periodic checkpoint is step 6 (epoch 1, first batch)
 
 
-def _fit(cwd: Path, *extra: str) -> subprocess.CompletedProcess:
-    # This checkout's package first, whatever else is installed, and the test's killer callbacks.
+def _start(cwd: Path, *extra: str) -> subprocess.Popen:
+    # This checkout's package first, whatever else is installed, and the test's killer callbacks. One thread
+    # per process: the losses do not depend on what else runs, so runs may overlap.
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "tests" / "helpers")])}
-    return subprocess.run([sys.executable, "-m", "lightning_lora", "fit", *ARGS, *extra], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=600)
+    return subprocess.Popen([sys.executable, "-m", "lightning_lora", "fit", *ARGS, *extra], cwd=cwd, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait(process: subprocess.Popen) -> subprocess.CompletedProcess:
+    stdout, stderr = process.communicate(timeout=600)
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+def _fit(cwd: Path, *extra: str) -> subprocess.CompletedProcess:
+    return _wait(_start(cwd, *extra))
 
 
 def _train_losses(events_file: Path) -> dict[int, float]:
@@ -56,14 +68,14 @@ ACCUMULATE = ["--trainer.accumulate_grad_batches", "2"]
 # 0; its exit status; the step of the checkpoint it leaves as last; that checkpoint's position in
 # epoch 1; extra arguments): every case resumes mid-epoch.
 CASES = {
-    "sigkill": ("KillAtStep", KILL_AT, -signal.SIGKILL, 6, 1, []),
-    "sigkill-ddp-2-processes": ("KillAtStep", KILL_AT, -signal.SIGKILL, 6, 1, DDP),
-    "sigkill-loader-workers": ("KillAtStep", KILL_AT, -signal.SIGKILL, 6, 1, ["--data.num_workers", "2"]),
-    # bf16 base under bf16-mixed (fp32 adapters, optimizer state and loss): still bit for bit on the CPU.
-    "sigkill-bf16": ("KillAtStep", KILL_AT, -signal.SIGKILL, 6, 1,
-                     ["--model.dtype", "bfloat16", "--trainer.precision", "bf16-mixed"]),
+    # bf16 base under bf16-mixed (fp32 adapters, optimizer state and loss), with two loader worker processes
+    # whose data state must come back too: still bit for bit on the CPU. (fp32 is every other case.)
+    "sigkill-bf16-loader-workers": ("KillAtStep", KILL_AT, -signal.SIGKILL, 6, 1,
+                                    ["--data.num_workers", "2", "--model.dtype", "bfloat16",
+                                     "--trainer.precision", "bf16-mixed"]),
     # SIGTERM: the run stops at the end of that batch, saves and exits with status 143 ("terminated").
     "sigterm": ("TerminateAtBatch", 8, 143, 9, 4, []),
+    # Every DDP process gets it (as a scheduler sends it); the resumed run goes on in 2 processes.
     "sigterm-every-ddp-process": ("TerminateAtBatch", 8, 143, 9, 4, DDP),
     # Arriving in the first micro-batch of a step, it waits for the end of the accumulation window.
     "sigterm-inside-gradient-accumulation": ("TerminateAtBatch", 7, 143, 5, 4, ACCUMULATE),
@@ -74,24 +86,30 @@ CASES = {
 _REFERENCES: dict[tuple[str, ...], Path] = {}
 
 
-def _uninterrupted(tmp_path_factory: pytest.TempPathFactory, extra: list[str]) -> Path:
-    """The uninterrupted run with these arguments (one per set of arguments, shared by the cases)."""
+def _uninterrupted(tmp_path_factory: pytest.TempPathFactory, extra: list[str], meanwhile: Callable[[], T]) -> tuple[Path, T]:
+    """The uninterrupted run with these arguments (one per set of arguments, shared by the cases), and what
+    ``meanwhile`` returns: it runs while the uninterrupted run does, when that one is not done yet."""
     key = tuple(extra)
-    if key not in _REFERENCES:
-        folder = tmp_path_factory.mktemp("uninterrupted")
-        done = _fit(folder, *extra, "--trainer.callbacks", "[]")
-        assert done.returncode == 0, done.stderr[-3000:]
-        _REFERENCES[key] = folder
-    return _REFERENCES[key]
+    if key in _REFERENCES:
+        return _REFERENCES[key], meanwhile()
+    folder = tmp_path_factory.mktemp("uninterrupted")
+    running = _start(folder, *extra, "--trainer.callbacks", "[]")
+    try:
+        result = meanwhile()
+    finally:
+        done = _wait(running)
+    assert done.returncode == 0, done.stderr[-3000:]
+    _REFERENCES[key] = folder
+    return folder, result
 
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_interrupt_mid_epoch_then_resume_logs_the_same_train_loss_bit_for_bit(tmp_path, tmp_path_factory, case):
     callback, when, status, saved_step, saved_batches, extra = CASES[case]
-    whole, broken = _uninterrupted(tmp_path_factory, extra), tmp_path / "broken"
+    broken = tmp_path / "broken"
     broken.mkdir()
-
-    stopped = _fit(broken, *extra, "--trainer.callbacks", _stop(callback, when))
+    whole, stopped = _uninterrupted(tmp_path_factory, extra,
+                                    lambda: _fit(broken, *extra, "--trainer.callbacks", _stop(callback, when)))
     assert stopped.returncode == status if status is not None else stopped.returncode not in (0, -signal.SIGKILL), \
         stopped.stderr[-3000:]
     saved = torch.load(broken / "checkpoints" / "quickstart" / "last.ckpt", weights_only=False)

@@ -98,6 +98,23 @@ def test_gguf_file_loads_dequantized_as_a_plain_model_equal_to_the_fetched_folde
     assert "quantization_config" not in json.loads((tmp_path / "plain" / "config.json").read_text())
 
 
+@needs_gguf
+def test_an_adapter_export_of_a_gguf_base_says_to_load_the_base_with_its_gguf_file(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from lightning_lora.export import export_record
+
+    gguf = tmp_path / "SmolLM2.Q4_1.gguf"
+    gguf.write_bytes(b"GGUF")
+    base = SimpleNamespace(config=SimpleNamespace(name_or_path=str(tmp_path)))
+    module = SimpleNamespace(model_name_or_path=str(gguf), task_type="CAUSAL_LM", method="lora", model=base,
+                             checkpoint_metadata=lambda: {})
+    hint = export_record(module, merge=False, info={})["load_with"]
+    assert hint == (f"peft.PeftModel.from_pretrained(transformers.AutoModelForCausalLM.from_pretrained("
+                    f"{str(tmp_path)!r}, gguf_file='SmolLM2.Q4_1.gguf'), DIR)")
+    assert export_record(module, merge=True, info={})["load_with"] == "transformers.AutoModelForCausalLM.from_pretrained(DIR)"
+
+
 @needs_smollm2
 def test_smollm2_lora_fit_resume_and_merged_export(in_tmp: Path, real_models: Path) -> None:
     from peft import PeftModel

@@ -11,10 +11,10 @@ from lightning.pytorch.utilities import rank_zero_info
 
 from lightning_lora.benchmark.run_files import headline, load_problem_set, score_and_write, update_best
 from lightning_lora.benchmark.settings import BenchmarkSettings
-from lightning_lora.callbacks.on_save import EvaluateOnSave, patient_group, run_checkpoint
+from lightning_lora.callbacks.on_save import EvaluateOnSave, run_checkpoint
 from lightning_lora.errors import UserError
 
-__all__ = ["BenchmarkCallback", "patient_group"]
+__all__ = ["BenchmarkCallback"]
 
 
 class BenchmarkCallback(EvaluateOnSave):

@@ -3,7 +3,6 @@ lm-eval tasks): when to run, on which rank, and where the metrics go."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ from lightning.pytorch.utilities import rank_zero_warn
 from lightning_lora.callbacks.checkpoint import RunCheckpoint
 from lightning_lora.checkpoints import load_checkpoint_file
 from lightning_lora.lightning_internals import publish_metrics
+from lightning_lora.process_groups import patient_group
 
 
 class EvaluateOnSave(L.Callback):
@@ -75,15 +75,6 @@ class EvaluateOnSave(L.Callback):
 def run_checkpoint(trainer: L.Trainer) -> RunCheckpoint | None:
     """The run's RunCheckpoint (which records scores and keeps the best), if any."""
     return next((c for c in trainer.checkpoint_callbacks if isinstance(c, RunCheckpoint)), None)
-
-
-def patient_group(timeout_s: float) -> Any:
-    """A gloo process group over all ranks with its own timeout, for ranks that wait while rank zero
-    works alone; None outside a multi-process run. Every rank must call it (it is a collective)."""
-    dist = torch.distributed
-    if not dist.is_available() or not dist.is_initialized() or dist.get_world_size() == 1:
-        return None
-    return dist.new_group(backend="gloo", timeout=timedelta(seconds=timeout_s))
 
 
 def _saved_checkpoint(trainer: L.Trainer, step: int) -> Path | None:

@@ -166,7 +166,13 @@ class BaseDataModule(L.LightningDataModule):
         if self.trainer is not None and self.trainer.state.fn == "predict":
             return  # predict reads data.predict_path alone (setup)
         # Rank zero tokenizes first so the other ranks find the cache.
-        self._build()
+        if not self.splits:
+            self._build()
+
+    def adopt_built(self, other: BaseDataModule) -> None:
+        """Take over what ``other``, built from the same config by the early data check, has read, checked
+        and tokenized (splits, tokenizer, counts, a chat shape), instead of doing it all again."""
+        self.__dict__.update({k: v for k, v in vars(other).items() if k != "trainer"})
 
     def tokenize_prompt(self, row: dict[str, Any]) -> dict[str, list[int]]:
         """What the model reads of a row to predict (``input_ids``); subclasses override."""

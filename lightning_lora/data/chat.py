@@ -201,7 +201,7 @@ class ChatSFTDataModule(BaseDataModule):
             raise DataError(f"{self.path} is in none of the chat shapes (a 'messages' field: OpenAI messages; "
                             "'conversations': ShareGPT; 'instruction' and 'output': Alpaca); its fields are "
                             f"{', '.join(columns)}.")
-        if (self.path, shape) not in _ANNOUNCED:  # once, though the CLI builds the data module twice
+        if (self.path, shape) not in _ANNOUNCED:  # once per process and file
             _ANNOUNCED.add((self.path, shape))
             print(f"[lightning_lora] data.format auto: {self.path} holds {shape} rows "
                   f"(field {' + '.join(repr(f) for f in SHAPE_FIELDS[shape])}).")
