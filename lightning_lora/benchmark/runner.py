@@ -13,6 +13,7 @@ from typing import Any, Callable, Sequence
 
 import torch
 
+from lightning_lora.benchmark.extract import FUNCTION_CHAT_PROMPT
 from lightning_lora.benchmark.problems import Problem, ProblemSet
 from lightning_lora.benchmark.sandbox import SandboxConfig
 from lightning_lora.benchmark.scoring import evaluate
@@ -61,6 +62,9 @@ def _prompt_builder(tokenizer: Any, kind: str, settings: BenchmarkSettings) -> t
         style = "chat" if kind == "stdio" and has_chat_template(tokenizer) else "raw"
     if style == "raw":
         return (lambda prompt: prompt), style
+    if kind == "function":  # the code prefix as a question; scoring takes the code out of the reply
+        return (lambda prompt: build_prompt(tokenizer, FUNCTION_CHAT_PROMPT.format(prompt=prompt.rstrip()),
+                                            settings.system_prompt)), style
     return (lambda prompt: build_prompt(tokenizer, prompt, settings.system_prompt)), style
 
 
@@ -77,8 +81,10 @@ def run_benchmark(
     if len(kinds) != 1:
         raise ValueError(f"A benchmark run needs problems of one kind, got {sorted(kinds)}.")
     kind = kinds.pop()
-    stop = tuple(settings.stop) if settings.stop is not None else (FUNCTION_STOP if kind == "function" else ())
     build, style = _prompt_builder(tokenizer, kind, settings)
+    # The Codex stop set ends a raw continuation at the next top-level statement; a chat reply ends at its turn's end.
+    codex = kind == "function" and style == "raw"
+    stop = tuple(settings.stop) if settings.stop is not None else (FUNCTION_STOP if codex else ())
     start = time.monotonic()
     samples = generate_samples(
         model, tokenizer, problem_list, build_prompt=build, n=settings.n, temperature=settings.temperature,

@@ -13,7 +13,7 @@ from typing import Any, Sequence
 
 from tqdm import tqdm
 
-from lightning_lora.benchmark.extract import extract_code
+from lightning_lora.benchmark.extract import extract_code, function_continuation
 from lightning_lora.benchmark.function_verdicts import FORGEABLE, run_function_problem
 from lightning_lora.benchmark.passk import aggregate_pass_at_k
 from lightning_lora.benchmark.problems import Problem, ProblemSet, read_jsonl
@@ -61,6 +61,8 @@ def read_samples(path: str | Path) -> list[dict[str, Any]]:
 def _score_sample(problem: Problem, completion: str, extract: bool, cfg: SandboxConfig) -> dict[str, Any]:
     """Run one sample on its problem's tests, stopping at the first failure."""
     if problem.kind == "function":
+        if extract:  # a chat reply's fenced code; a plain continuation stays as it is
+            completion = function_continuation(problem.prompt, problem.entry_point, completion)
         ex, basis = run_function_problem(problem, completion, cfg)
         failing = None if ex.status == "passed" else 0
         return {"status": ex.status, "first_failing_test": failing, "detail": ex.detail, "verdict": basis,
@@ -109,7 +111,8 @@ def evaluate(
         timeout_s: wall-clock limit per program run (ignored when ``sandbox`` is given).
         memory_mb: memory limit per program run (ignored when ``sandbox`` is given).
         workers: programs run in parallel (default: :func:`default_workers`).
-        extract: stdin problems: take the code out of the reply with ``extract_code`` (False: run it raw).
+        extract: stdin problems: take the code out of the reply with ``extract_code``; function problems: the
+            fenced code of a chat reply (``function_continuation``). False: run completions as they are.
         sandbox: full sandbox settings, overriding ``timeout_s`` / ``memory_mb``.
         progress: show a passed/total bar on stderr.
 

