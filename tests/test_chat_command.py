@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -16,10 +17,17 @@ REPO = Path(__file__).resolve().parents[1]
 QUICK = str(REPO / "configs" / "quickstart.yaml")
 
 
+def _default_sigint() -> None:
+    """Ctrl-C must reach the child even when the test suite runs as a background job (which ignores SIGINT,
+    and children inherit that)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _spawn(tmp_path: Path, *args: str) -> "pexpect.spawn":
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", "TERM": "dumb"}
     child = pexpect.spawn(sys.executable, ["-m", "lightning_lora", "chat", "--config", QUICK, *args], cwd=str(tmp_path),
-                          env=env, encoding="utf-8", timeout=120, dimensions=(40, 200))
+                          env=env, encoding="utf-8", timeout=120, dimensions=(40, 200),
+                          preexec_fn=_default_sigint)
     child.logfile_read = io.StringIO()
     child.expect_exact("you> ")
     return child

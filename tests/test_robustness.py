@@ -122,8 +122,10 @@ def test_ctrl_c_delivered_to_a_starting_process_exits_130_without_a_traceback(tm
     import time
 
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    # SIGINT at its default in the child: a suite run as a background job ignores it, and children inherit that.
     process = subprocess.Popen([sys.executable, "-m", "lightning_lora", "fit", *QUICK], cwd=tmp_path, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     time.sleep(1.0)  # importing torch and transformers takes longer than this
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=120)
