@@ -23,7 +23,6 @@ from lightning_lora.prompting import has_chat_template
 
 #: Bump when the rendering or masking below changes, so cached tokenizations are not reused.
 MASKING_VERSION = 1
-_ANNOUNCED: set[tuple[str, str]] = set()  # (path, shape) already printed by this process
 
 
 def load_chat_template(value: str) -> str:
@@ -201,10 +200,8 @@ class ChatSFTDataModule(BaseDataModule):
             raise DataError(f"{self.path} is in none of the chat shapes (a 'messages' field: OpenAI messages; "
                             "'conversations': ShareGPT; 'instruction' and 'output': Alpaca); its fields are "
                             f"{', '.join(columns)}.")
-        if (self.path, shape) not in _ANNOUNCED:  # once per process and file
-            _ANNOUNCED.add((self.path, shape))
-            print(f"[lightning_lora] data.format auto: {self.path} holds {shape} rows "
-                  f"(field {' + '.join(repr(f) for f in SHAPE_FIELDS[shape])}).")
+        print(f"[lightning_lora] data.format auto: {self.path} holds {shape} rows "
+              f"(field {' + '.join(repr(f) for f in SHAPE_FIELDS[shape])}).")
         return shape
 
     def _check_conversations(self, split: str, dataset: Any, single: bool) -> None:
