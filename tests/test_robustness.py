@@ -129,7 +129,9 @@ def test_ctrl_c_delivered_to_a_starting_process_exits_130_without_a_traceback(tm
     time.sleep(1.0)  # importing torch and transformers takes longer than this
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=120)
-    assert process.returncode == 130, err
+    # 130, or killed by SIGINT (-2) when the signal landed inside code a C extension ran with PyRun_*: CPython then
+    # re-raises SIGINT at exit whatever sys.exit said. A shell shows $? = 130 for both.
+    assert process.returncode in (130, -signal.SIGINT), err
     assert "Traceback" not in err and "nothing was trained or saved" in err
 
 
