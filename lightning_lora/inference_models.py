@@ -80,29 +80,45 @@ def read_export_record(folder: Path) -> dict[str, Any]:
     return json.loads(record.read_text()) if record.is_file() else {}
 
 
-def load_exported(folder: Path) -> LoadedModel:
-    """A folder written by ``export`` (adapter or merged), or any Hugging Face model folder with a chat template."""
-    from lightning_lora.backbone import load_causal_lm, load_tokenizer
+def open_export(folder: Path) -> tuple[Any, dict[str, Any]]:
+    """The tokenizer and ``export.json`` record of a folder written by ``export``, or of any Hugging Face model
+    folder; one line naming the folder when it is none."""
+    from lightning_lora.backbone import load_tokenizer
 
     if not folder.is_dir():
         raise UserError(f"--model {folder}: no folder there.")
     if not any((folder / name).is_file() for name in TOKENIZER_FILES):
         raise UserError(f"--model {folder} has no tokenizer files ({', '.join(TOKENIZER_FILES[:2])}); "
                         "an export made by lightning_lora export carries them.")
-    record = read_export_record(folder)
-    tokenizer = load_tokenizer(str(folder))
+    return load_tokenizer(str(folder)), read_export_record(folder)
+
+
+def load_export_model(folder: Path, record: dict[str, Any], tokenizer: Any) -> Any:
+    """The model of an exported folder in eval mode: a PEFT adapter on the base its record (or, from another
+    tool, its ``adapter_config.json``) names, a ``.gguf`` base included; or the whole (merged) model."""
+    from lightning_lora.backbone import load_causal_lm
+
+    adapter_config = folder / "adapter_config.json"
+    if record.get("format") == "peft_adapter" or adapter_config.is_file():
+        from peft import PeftModel
+
+        # another tool's adapter folder has no export.json: its base is the one adapter_config.json names
+        base_path = record.get("base_model_path") or json.loads(adapter_config.read_text())["base_model_name_or_path"]
+        base = load_causal_lm(base_path, pad_token_id=tokenizer.pad_token_id)
+        model = PeftModel.from_pretrained(base, str(folder))
+    else:
+        model = load_causal_lm(str(folder), pad_token_id=tokenizer.pad_token_id)
+    return model.eval()
+
+
+def load_exported(folder: Path) -> LoadedModel:
+    """A folder written by ``export`` (adapter or merged), or any Hugging Face model folder with a chat template."""
+    tokenizer, record = open_export(folder)
     fmt = record.get("prompt_format") or {}
     if not has_chat_template(tokenizer) and fmt.get("chat_template") is not False:
         raise UserError(f"--model {folder}: its tokenizer has no chat template, so the prompt format the model "
                         "expects is unknown; export it again with lightning_lora export, which writes it.")
-    if record.get("format") == "peft_adapter":
-        from peft import PeftModel
-
-        base = load_causal_lm(record["base_model_path"], pad_token_id=tokenizer.pad_token_id)
-        model = PeftModel.from_pretrained(base, str(folder))
-    else:
-        model = load_causal_lm(str(folder), pad_token_id=tokenizer.pad_token_id)
-    model.eval()
+    model = load_export_model(folder, record, tokenizer)
     prompt = PromptFormat(system_prompt=fmt.get("system_prompt"), chat=fmt.get("chat", True))
     return LoadedModel(model, tokenizer, prompt, str(folder))
 

@@ -84,6 +84,12 @@ def test_callback_scores_every_checkpoint_then_evaluate_and_report_compare_base_
     assert main(["evaluate", "--ckpt_path", str(run / "best"), *common, "--output_dir", "tuned"]) == 0
     tuned = json.loads((in_tmp / "tuned" / "lm_eval.json").read_text())
     assert tuned["tasks"]["synthetic_code_choice"]["acc"] == max(accs.values())  # same weights, same documents
+    # both exports score what the checkpoint scores, loaded by --model as generate and chat load them
+    for kind, extra in (("adapter", []), ("merged", ["--merge"])):
+        assert main(["export", "--ckpt_path", str(run / "best"), "--output", f"exported-{kind}", *extra]) == 0
+        assert main(["evaluate", "--model", f"exported-{kind}", *common, "--output_dir", f"via-{kind}"]) == 0
+        exported = json.loads((in_tmp / f"via-{kind}" / "lm_eval.json").read_text())["tasks"]["synthetic_code_choice"]
+        assert exported == tuned["tasks"]["synthetic_code_choice"], kind
     capsys.readouterr()
     assert main(["report", "--base", "base", "--tuned", "tuned"]) == 0
     table = capsys.readouterr().out

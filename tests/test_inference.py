@@ -71,3 +71,23 @@ def test_history_drops_the_oldest_exchange_and_keeps_the_system_prompt(tokenizer
     assert history.turns[0]["content"].startswith("question 1") and history.messages()[0]["content"] == "sys"
     with pytest.raises(UserError, match="This message alone does not fit"):
         history.fit(tokenizer, 5)
+
+
+def test_an_adapter_folder_from_another_tool_loads_on_the_base_its_adapter_config_names(tmp_path, tiny_qwen2, tokenizer):
+    import torch
+    from peft import LoraConfig, get_peft_model
+
+    from lightning_lora.backbone import load_causal_lm
+    from lightning_lora.inference_models import load_export_model, open_export
+
+    torch.manual_seed(0)
+    peft_model = get_peft_model(load_causal_lm(str(tiny_qwen2)), LoraConfig(r=2, target_modules=["q_proj", "v_proj"],
+                                                                            init_lora_weights=False))
+    peft_model.save_pretrained(tmp_path)  # adapter_config.json names the base by its path; no export.json
+    tokenizer.save_pretrained(tmp_path)
+    loaded_tokenizer, record = open_export(tmp_path)
+    assert record == {}
+    loaded = load_export_model(tmp_path, record, loaded_tokenizer)
+    ids = torch.tensor([[5, 17, 42, 7]])
+    with torch.no_grad():
+        assert torch.equal(loaded(input_ids=ids).logits, peft_model.eval()(input_ids=ids).logits)

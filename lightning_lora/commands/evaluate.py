@@ -79,19 +79,13 @@ def _load(args: Any) -> tuple[Any, Any, dict[str, Any], Path]:
 
 
 def _load_exported(folder: Path) -> tuple[Any, Any, dict[str, Any], Path]:
-    """An ``export`` folder: a PEFT adapter (``adapter_config.json``) on its base, or a whole model."""
-    if not folder.is_dir():
-        raise UserError(f"--model {folder} is not a folder.")
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    """An ``export`` folder (adapter on its base, or merged), loaded as ``generate`` and ``chat`` load it; lm-eval
+    writes its own prompts, so the folder needs no chat template here."""
+    from lightning_lora.inference_models import load_export_model, open_export
 
+    tokenizer, record = open_export(folder)
     try:
-        if (folder / "adapter_config.json").is_file():
-            from peft import AutoPeftModelForCausalLM
-
-            model = AutoPeftModelForCausalLM.from_pretrained(folder)
-        else:
-            model = AutoModelForCausalLM.from_pretrained(folder)
-        tokenizer = AutoTokenizer.from_pretrained(folder)
+        model = load_export_model(folder, record, tokenizer)
     except (OSError, ValueError) as err:
         raise UserError(f"--model {folder} cannot be loaded as a model: {str(err).splitlines()[0]}") from err
     return model, tokenizer, {"model": str(folder), "checkpoint": None, "step": None, "method": "export"}, folder
