@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
-from lightning_lora.backbone import resolve_source
+from lightning_lora.backbone import resolve_source, with_gguf_file
 from lightning_lora.errors import UserError, first_line
 from lightning_lora.inference import PromptFormat, generation_config
 from lightning_lora.methods import PEFT_METHODS
@@ -132,6 +132,7 @@ def export_record(module: Any, merge: bool, info: dict[str, Any]) -> dict[str, A
     base_source = resolve_source(module.model_name_or_path) if module.model_name_or_path else None
     if base_source is not None and base_source.gguf_file:  # the adapter's base is read from a GGUF file again
         base_load = f"{base_source.path!r}, gguf_file={base_source.gguf_file!r}"
+        base_path = with_gguf_file(base_source.path, base_source.gguf_file)  # what load_causal_lm takes
     else:
         base_load = repr(base_path)
     return {
@@ -139,6 +140,7 @@ def export_record(module: Any, merge: bool, info: dict[str, Any]) -> dict[str, A
         "merged": merge,
         "base_model": module.model_name_or_path,
         "base_model_path": base_path,
+        "base_from_pretrained_args": base_load,
         "model_class": model_class,
         "method": module.method,
         "metadata": metadata,

