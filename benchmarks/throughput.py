@@ -17,8 +17,9 @@ Every configuration trains the same model on the same samples with the same sett
   same tokenized rows: lightning_lora through its own data module, the Hugging Face baselines the
   rows that module tokenized (the same ``input_ids`` and ``labels``);
 - training: LoRA r=16, alpha=32 on q/k/v/o/gate/up/down_proj, dropout 0 (``small``) or the seed study's
-  0.1 (``smollm2``); AdamW lr 1e-3, linear decay, no warm-up, weight decay 0, gradient clipping 1.0; one
-  epoch over the samples in batches of ``--batch_size``; no validation or checkpoints inside the timing;
+  0.1 (``smollm2``, ``--smollm2_lora_dropout``); AdamW lr 1e-3, linear decay, no warm-up, weight decay 0,
+  gradient clipping 1.0; one epoch over the samples in batches of ``--batch_size``; no validation or
+  checkpoints inside the timing;
 - precision (``--precisions``): ``fp32``; or ``bf16``: HF with ``TrainingArguments(bf16=True)`` (fp32
   weights under CPU autocast, its documented CPU setting), lightning_lora with its real-model configs'
   setting, ``model.dtype: bfloat16`` + ``trainer.precision: bf16-mixed`` (fp32 adapters, optimizer, loss).
@@ -408,6 +409,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--smollm2_configs", nargs="*", default=SMOLLM2_CONFIGS, choices=CONFIGS,
                         help="configurations on the smollm2 model (none: skip it)")
     parser.add_argument("--precisions", nargs="+", default=list(PRECISIONS), choices=PRECISIONS)
+    parser.add_argument("--smollm2_lora_dropout", type=float, default=MODELS["smollm2"]["lora_dropout"],
+                        help="LoRA dropout on smollm2 (default: the seed study's 0.1)")
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: 16 + 8 samples, 1 repeat (figures not comparable with a full run)")
     parser.add_argument("--output", type=Path, default=None, help="write every row and the ratios as JSON here")
@@ -417,6 +420,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--worker", nargs=3, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if not 0 <= args.smollm2_lora_dropout < 1:
+        parser.error("--smollm2_lora_dropout must be in [0, 1)")
     if args.quick:
         args.samples, args.smollm2_samples, args.repeats = 16, 8, 1
     for option in ("samples", "smollm2_samples", "batch_size", "smollm2_batch_size", "repeats", "threads"):
@@ -440,6 +445,8 @@ def main(argv: list[str] | None = None) -> None:
             "smollm2": (args.smollm2_samples, args.smollm2_configs, args.smollm2_batch_size)}
     plan = {model: spec for model, spec in plan.items() if spec[1]}
     paths = {model: prepare(workdir, model, samples) for model, (samples, _, _) in plan.items()}
+    if "smollm2" in paths:
+        paths["smollm2"]["lora_dropout"] = args.smollm2_lora_dropout
     (workdir / "paths.json").write_text(json.dumps(paths))
     load_start = os.getloadavg()[0]
     print(f"machine: {machine(args.threads)}; load average {load_start:.1f} at start")
