@@ -21,8 +21,9 @@ import subprocess
 import sys
 import time
 
+from throughput import LORA, MODELS, TARGETS  # the throughput benchmark's smollm2 model and LoRA settings
+
 MODES = ("fp32", "bf16", "bf16-compiled")
-TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 BATCH, LENGTH = 4, 232
 
 
@@ -34,14 +35,13 @@ def run(mode: str, threads: int, steps: int) -> None:
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    config = LlamaConfig(hidden_size=576, intermediate_size=1536, num_hidden_layers=30, num_attention_heads=9,
-                         num_key_value_heads=3, vocab_size=49152, max_position_embeddings=2048,
-                         tie_word_embeddings=True, rms_norm_eps=1e-5, rope_theta=1e5, attn_implementation="sdpa")
+    spec = MODELS["smollm2"]
+    config = LlamaConfig(**spec["config"], attn_implementation="sdpa")
     bf16 = mode != "fp32"
     model = LlamaForCausalLM(config)
     if bf16:
         model = model.to(torch.bfloat16)
-    model = get_peft_model(model, LoraConfig(r=16, lora_alpha=32, lora_dropout=0.1, target_modules=TARGETS))
+    model = get_peft_model(model, LoraConfig(**LORA, lora_dropout=spec["lora_dropout"], target_modules=TARGETS))
     trainable = [p for p in model.parameters() if p.requires_grad]
     for parameter in trainable:
         parameter.data = parameter.data.float()
