@@ -103,7 +103,10 @@ def load_export_model(folder: Path, record: dict[str, Any], tokenizer: Any) -> A
         from peft import PeftModel
 
         # another tool's adapter folder has no export.json: its base is the one adapter_config.json names
-        base_path = record.get("base_model_path") or json.loads(adapter_config.read_text())["base_model_name_or_path"]
+        base_path = record.get("base_model_path") or json.loads(adapter_config.read_text()).get("base_model_name_or_path")
+        if not base_path:
+            raise UserError(f"--model {folder}: {adapter_config.name} names no base model (base_model_name_or_path), "
+                            "and there is no export.json; say which base it adapts there.")
         base = load_causal_lm(base_path, pad_token_id=tokenizer.pad_token_id)
         model = PeftModel.from_pretrained(base, str(folder))
     else:

@@ -91,3 +91,15 @@ def test_an_adapter_folder_from_another_tool_loads_on_the_base_its_adapter_confi
     ids = torch.tensor([[5, 17, 42, 7]])
     with torch.no_grad():
         assert torch.equal(loaded(input_ids=ids).logits, peft_model.eval()(input_ids=ids).logits)
+
+
+def test_an_adapter_folder_naming_no_base_is_one_line(tmp_path, tokenizer):
+    import json
+
+    from lightning_lora.inference_models import load_export_model, open_export
+
+    (tmp_path / "adapter_config.json").write_text(json.dumps({"peft_type": "LORA", "r": 2}))
+    tokenizer.save_pretrained(tmp_path)
+    loaded_tokenizer, record = open_export(tmp_path)
+    with pytest.raises(UserError, match=r"adapter_config\.json names no base model \(base_model_name_or_path\)"):
+        load_export_model(tmp_path, record, loaded_tokenizer)
