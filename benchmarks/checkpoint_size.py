@@ -23,7 +23,7 @@ import torch
 def build_model_dir(target: Path) -> Path:
     from transformers import AutoModelForCausalLM, Qwen2Config
 
-    from lightning_lora.tiny import build_tokenizer
+    from lightning_lora.models.tiny import build_tokenizer
 
     if (target / "config.json").exists():
         return target
@@ -48,7 +48,7 @@ def main() -> None:
     model_dir = build_model_dir(work / "qwen2.5-1.5b-shaped")
     repo = Path(__file__).resolve().parents[1]
     os.chdir(work)
-    from lightning_lora.training_cli import build_cli
+    from lightning_lora.training.cli import build_cli
 
     start = time.perf_counter()
     cli = build_cli([

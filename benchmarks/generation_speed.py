@@ -27,12 +27,12 @@ from typing import Any
 
 import torch
 
-from lightning_lora.backbone import load_causal_lm, load_tokenizer
-from lightning_lora.benchmark.problems import Problem, load_humaneval
 from lightning_lora.benchmark.runner import generate_samples
-from lightning_lora.data.synthetic import benchmark_problems
-from lightning_lora.model_registry import is_fetched, model_dir
-from lightning_lora.prompting import build_prompt
+from lightning_lora.inference.prompting import build_prompt
+from lightning_lora.models.loading import load_causal_lm, load_tokenizer
+from lightning_lora.models.registry import is_fetched, model_dir
+from lightning_lora.problems.sources import Problem, load_humaneval
+from lightning_lora.problems.synthetic import benchmark_problems
 
 SMOLLM2 = dict(hidden_size=576, intermediate_size=1536, num_hidden_layers=30, num_attention_heads=9,
                num_key_value_heads=3, vocab_size=49152, tie_word_embeddings=True, rope_theta=100000.0)

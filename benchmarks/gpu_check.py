@@ -45,7 +45,7 @@ TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down
 CHECKS: dict[str, tuple[dict[str, Any], int]] = {
     "bf16-throughput": ({}, 150),
     "qlora": ({"model.init_args.method": "qlora", "trainer.max_steps": 20}, 120),
-    "fsdp": ({"trainer.strategy": {"class_path": "lightning_lora.strategies.AdapterFSDPStrategy",
+    "fsdp": ({"trainer.strategy": {"class_path": "lightning_lora.training.strategies.AdapterFSDPStrategy",
                                    "init_args": {"sharding_strategy": "FULL_SHARD"}}, "trainer.max_steps": 10}, 90),
     "packing-varlen": ({"trainer.max_steps": 10}, 90),
     "benchmark-callback": ({"trainer.max_steps": 10, "checkpoint.every_n_train_steps": 10, "trainer.callbacks": [
@@ -99,7 +99,7 @@ def validate(paths: dict[str, Path]) -> dict[str, str]:
     import warnings
 
     sys.path.insert(0, str(REPO))
-    from lightning_lora.training_cli import build_cli
+    from lightning_lora.training.cli import build_cli
 
     errors = {}
     for name, path in paths.items():
@@ -127,7 +127,7 @@ def build_model(folder: Path) -> None:
     import torch
     from transformers import Qwen2Config, Qwen2ForCausalLM
 
-    from lightning_lora.backbone import load_tokenizer
+    from lightning_lora.models.loading import load_tokenizer
 
     if (folder / "config.json").exists():
         return

@@ -42,7 +42,7 @@ CATEGORIES = {  # first match wins; names are aten ops (self time)
 def build_model(folder: str, layers: int) -> None:
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    from lightning_lora.backbone import load_tokenizer
+    from lightning_lora.models.loading import load_tokenizer
 
     tokenizer = load_tokenizer("tiny:llama")
     torch.manual_seed(0)
@@ -65,7 +65,7 @@ def main() -> None:
     parser.add_argument("--dropout", type=float, default=0.1, help="LoRA dropout (the seed study's 0.1)")
     parser.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
     args = parser.parse_args()
-    from lightning_lora.methods import LoraArgs
+    from lightning_lora.models.methods import LoraArgs
     from lightning_lora.modules.causal_lm import CausalLMModule
 
     rows, length = args.batch

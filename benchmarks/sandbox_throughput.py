@@ -22,9 +22,9 @@ import sys
 import time
 
 from lightning_lora.benchmark.cgroups import probe_cgroup
-from lightning_lora.benchmark.problems import Problem, load_problems
 from lightning_lora.benchmark.sandbox import SandboxConfig, _use_bwrap, isolation_level
 from lightning_lora.benchmark.scoring import evaluate
+from lightning_lora.problems.sources import Problem, load_problems
 
 # Small stdin programs of the kind an easy AtCoder problem needs, each with one test.
 PROGRAMS = [
@@ -109,7 +109,7 @@ def humaneval_throughput(modes: list[tuple[str, SandboxConfig]]) -> None:
     print("|---|---|---|---|---|---|---|")
     for name, cfg in modes:
         for workers in (1, 2):
-            driver = ("import json, sys, time\nfrom lightning_lora.benchmark.problems import load_problems\n"
+            driver = ("import json, sys, time\nfrom lightning_lora.problems.sources import load_problems\n"
                       "from lightning_lora.benchmark.sandbox import SandboxConfig\n"
                       "from lightning_lora.benchmark.scoring import evaluate\n"
                       "ps = load_problems('humaneval').problems\n"

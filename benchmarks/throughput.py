@@ -166,7 +166,7 @@ def prepare(workdir: Path, model: str, samples: int) -> dict[str, str]:
         from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
         from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
 
-        from lightning_lora.tiny import CHATML_TEMPLATE, SPECIAL_TOKENS
+        from lightning_lora.models.tiny import CHATML_TEMPLATE, SPECIAL_TOKENS
 
         corpus = [r["solution"] + r["input"] for r in code_rows(2000, seed=123)]
         backend = Tokenizer(models.BPE())
@@ -295,7 +295,7 @@ def run_lightning(name: str, paths: dict[str, Any], batch_size: int, seed: int, 
     import lightning as L
     import yaml
 
-    from lightning_lora.training_cli import build_cli
+    from lightning_lora.training.cli import build_cli
 
     overrides = LL_CONFIGS[FASTEST if name == "lightning_lora" else name]
     config = {
@@ -384,7 +384,7 @@ def epoch_flops(paths: dict[str, Any]) -> float:
 def machine(threads: int) -> str:
     import torch
 
-    from lightning_lora.precision import cpu_has_bf16_matmul
+    from lightning_lora.modules.precision import cpu_has_bf16_matmul
 
     model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                   if line.startswith("model name")), "unknown CPU")

@@ -34,14 +34,14 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_qwen2(_isolated_cache: Path) -> Path:
-    from lightning_lora.tiny import ensure_tiny_model
+    from lightning_lora.models.tiny import ensure_tiny_model
 
     return ensure_tiny_model("qwen2")
 
 
 @pytest.fixture(scope="session")
 def tokenizer(tiny_qwen2: Path):
-    from lightning_lora.backbone import load_tokenizer
+    from lightning_lora.models.loading import load_tokenizer
 
     return load_tokenizer(str(tiny_qwen2))
 

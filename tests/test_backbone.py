@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from lightning_lora.backbone import BackboneError, load_causal_lm, load_tokenizer
+from lightning_lora.models.loading import BackboneError, load_causal_lm, load_tokenizer
 
 
 def test_tiny_model_loads_back_by_path_with_chat_template(tiny_qwen2):
@@ -22,7 +22,7 @@ def test_tiny_spec_resolves_to_the_same_directory(tiny_qwen2):
 
 
 def test_missing_pad_token_falls_back_to_eos(tmp_path):
-    from lightning_lora.tiny import build_tokenizer
+    from lightning_lora.models.tiny import build_tokenizer
 
     tok = build_tokenizer()
     tok.pad_token = None
@@ -51,7 +51,7 @@ def test_unreachable_hub_id_is_one_clear_error(monkeypatch):
 def test_an_architecture_without_sdpa_falls_back_to_eager_and_says_so(arch, tmp_path, capsys):
     import transformers
 
-    from lightning_lora.backbone import load_causal_lm
+    from lightning_lora.models.loading import load_causal_lm
 
     config = (transformers.Gemma2Config(vocab_size=128, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
                                         num_attention_heads=2, num_key_value_heads=1, head_dim=16)

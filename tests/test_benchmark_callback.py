@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from lightning_lora.__main__ import main
-from lightning_lora.benchmark.run_files import update_best
-from lightning_lora.training_cli import build_cli
+from lightning_lora.checkpoints.run_folder import update_best
+from lightning_lora.training.cli import build_cli
 
 REPO = Path(__file__).resolve().parents[1]
 QUICK = ["--config", str(REPO / "configs" / "quickstart.yaml"), "--trainer.enable_progress_bar", "false",
@@ -65,8 +65,10 @@ def test_fit_benchmarks_every_checkpoint_and_a_finished_run_can_be_rescored(in_t
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["--checkpoints_dir", "nowhere"], "--checkpoints_dir nowhere is not a folder."),
-    (["--config", "missing.yaml"], "benchmark needs a training config: --config missing.yaml not found."),
+    (["--checkpoints_dir", "nowhere"], "--checkpoints_dir nowhere: no run folder there (fit writes one per run: "
+                                       "checkpoints/<run_name>)."),
+    (["--config", "missing.yaml"], "--config missing.yaml: no training config there (fit saves one beside its "
+                                   "checkpoints: checkpoints/<run_name>/config.yaml)."),
 ])
 def test_benchmark_modes_reject_bad_paths_in_one_line(in_tmp, capsys, args, message):
     assert main(["benchmark", *args]) == 2

@@ -10,7 +10,7 @@ import pytest
 from lightning_lora.__main__ import main
 from lightning_lora.data.classification import TextClassificationDataModule
 from lightning_lora.data.sources import DataError
-from lightning_lora.training_cli import build_cli
+from lightning_lora.training.cli import build_cli
 
 REPO = Path(__file__).resolve().parents[1]
 QUICK = ["--config", str(REPO / "configs" / "quickstart-classification.yaml"), "--trainer.enable_progress_bar", "false",

@@ -29,7 +29,7 @@ def test_every_shipped_config_parses_and_says_how_to_run_it(config, capsys):
 
 
 def test_model_name_is_written_once_and_linked_to_the_tokenizer(in_tmp):
-    from lightning_lora.training_cli import build_cli
+    from lightning_lora.training.cli import build_cli
 
     cli = build_cli([*QUICK, "--model.model_name_or_path", "tiny:llama"], run=False)
     assert cli.datamodule.tokenizer_name_or_path == "tiny:llama"
@@ -76,7 +76,7 @@ def test_type_errors_and_unknown_keys_are_rejected_by_the_parser(in_tmp, capsys,
 
 
 def test_validation_cadence_counts_optimizer_steps_under_gradient_accumulation(in_tmp):
-    from lightning_lora.training_cli import build_cli
+    from lightning_lora.training.cli import build_cli
 
     cli = build_cli([*QUICK, "--eval_every_n_steps", "5", "--trainer.accumulate_grad_batches", "4"], run=False)
     assert cli.trainer.val_check_interval == 20  # 5 optimizer steps x 4 micro-batches
@@ -116,8 +116,8 @@ def test_a_yaml_syntax_error_names_the_file_and_line(in_tmp, capsys, text, where
 
 @pytest.mark.parametrize("override", [["--model.lora.target_modules", "null"], ["--model.init_args.lora.target_modules=null"]])
 def test_target_modules_null_on_the_command_line_restores_the_architecture_default(in_tmp, override):
-    from lightning_lora.methods import LORA_TARGETS
-    from lightning_lora.training_cli import build_cli
+    from lightning_lora.models.methods import LORA_TARGETS
+    from lightning_lora.training.cli import build_cli
 
     cli = build_cli([*QUICK, "--model.lora.target_modules", "[q_proj]", *override], run=False)
     assert cli.model.lora.target_modules is None and cli.model.lora.r == 16  # the rest of the YAML's lora kept

@@ -74,7 +74,7 @@ def _wait_while_rank_zero_works(rank: int, port: int, patient: bool, outcome: "t
 
     import torch.distributed as dist
 
-    from lightning_lora.process_groups import patient_group
+    from lightning_lora.callbacks.process_groups import patient_group
 
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2,
                             timeout=timedelta(seconds=2))  # a short collective timeout, like a long benchmark

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from lightning_lora.__main__ import main
-from lightning_lora.training_cli import build_cli
+from lightning_lora.training.cli import build_cli
 
 REPO = Path(__file__).resolve().parents[1]
 QUICK = ["--config", str(REPO / "configs" / "quickstart.yaml"), "--trainer.enable_progress_bar", "false",
@@ -51,7 +51,7 @@ def _inputs() -> dict[str, torch.Tensor]:
 
 def _module_logits(runs: Path, method: str) -> torch.Tensor:
     """Logits of the Lightning module built from the run's config with the checkpoint loaded."""
-    from lightning_lora.checkpoints import load_trainable_weights
+    from lightning_lora.checkpoints.reading import load_trainable_weights
 
     cli = build_cli(["--config", str(runs / "checkpoints" / method / "config.yaml"), "--trainer.logger", "false"], run=False)
     assert load_trainable_weights(cli.model, _ckpt(runs, method)) == 2
@@ -116,8 +116,8 @@ def test_classifier_exports_load_with_the_sequence_classification_class(tmp_path
     from peft import PeftModel
     from transformers import AutoModelForSequenceClassification, DistilBertConfig
 
-    from lightning_lora.export import export_module, merge_adapter_into_base
-    from lightning_lora.methods import apply_method, method_metadata
+    from lightning_lora.export.writer import export_module, merge_adapter_into_base
+    from lightning_lora.models.methods import apply_method, method_metadata
 
     torch.manual_seed(0)
     config = DistilBertConfig(vocab_size=len(tokenizer), dim=32, hidden_dim=64, n_layers=2, n_heads=2, num_labels=3)
@@ -176,13 +176,14 @@ def test_bad_inputs_are_one_line_with_exit_code_2(runs, tmp_path, capsys):
     lone.parent.mkdir()
     lone.write_bytes(_ckpt(runs, "dora").read_bytes())
     cases = [
-        (["--ckpt_path", "nowhere.ckpt", "--output", "o"], "error: --ckpt_path nowhere.ckpt: no checkpoint file there."),
+        (["--ckpt_path", "nowhere.ckpt", "--output", "o"], "error: --ckpt_path nowhere.ckpt: no checkpoint there ("),
         (["--ckpt_path", ckpt, "--output", str(tmp_path / "a_file" / "out")],
          f"error: --output {tmp_path / 'a_file' / 'out'} cannot be written: {tmp_path / 'a_file'} is a file, not a folder."),
         (["--ckpt_path", ckpt, "--output", str(tmp_path / "o"), "--config", str(REPO / "configs" / "quickstart.yaml")],
          f"error: {ckpt}: The checkpoint was trained with model.method='dora', the config says 'lora'."),
         (["--ckpt_path", str(lone), "--output", str(tmp_path / "o")],
-         f"error: export needs the training config: --config {lone.parent / 'config.yaml'} not found."),
+         f"error: --ckpt_path {lone}: no training config at {lone.parent / 'config.yaml'} (fit saves config.yaml "
+         "beside its checkpoints; --config X.yaml names the one to use)."),
         (["--ckpt_path", ckpt], "error: export: "),
         (["--ckpt_path", ckpt, "--output", "o", "--merge_it"], "error: export: "),
     ]
@@ -200,7 +201,7 @@ def test_a_classifier_checkpoint_exports_through_the_cli(in_tmp):
     from peft import PeftModel
     from transformers import AutoModelForSequenceClassification
 
-    from lightning_lora.checkpoints import load_trainable_weights
+    from lightning_lora.checkpoints.reading import load_trainable_weights
 
     config = ["--config", str(REPO / "configs" / "quickstart-classification.yaml"), "--trainer.enable_progress_bar", "false",
               "--trainer.enable_model_summary", "false", "--trainer.num_sanity_val_steps", "0"]
@@ -226,8 +227,8 @@ def test_a_classifier_checkpoint_exports_through_the_cli(in_tmp):
 def test_an_adapter_that_cannot_merge_says_so(tmp_path, tiny_qwen2, tokenizer):
     from transformers import AutoModelForCausalLM
 
-    from lightning_lora.export import ExportError, export_module
-    from lightning_lora.methods import apply_method
+    from lightning_lora.export.writer import ExportError, export_module
+    from lightning_lora.models.methods import apply_method
 
     model = apply_method(AutoModelForCausalLM.from_pretrained(tiny_qwen2), "peft",
                          peft_config={"peft_type": "PROMPT_TUNING", "num_virtual_tokens": 4})

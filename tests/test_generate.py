@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from lightning_lora.__main__ import main
-from lightning_lora.training_cli import build_cli
+from lightning_lora.training.cli import build_cli
 
 REPO = Path(__file__).resolve().parents[1]
 QUICK = str(REPO / "configs" / "quickstart.yaml")
@@ -91,7 +91,7 @@ def test_exports_generate_exactly_what_the_checkpoint_generates(run, tmp_path, c
 
 
 def test_the_model_card_carries_the_runs_figures(run, tmp_path, capsys):
-    from lightning_lora.comparison import read_scalars
+    from lightning_lora.reporting.runs import read_scalars
 
     folder = tmp_path / "adapter"
     assert main(["export", "--ckpt_path", _ckpt(run), "--output", str(folder)]) == 0
@@ -126,8 +126,8 @@ def test_stop_strings_cut_the_answer(run, capsys):
 def test_bad_input_is_one_line(run, tmp_path, capsys):
     ckpt = _ckpt(run)
     assert _error(capsys, "generate", "--ckpt_path", str(tmp_path / "nope.ckpt"), "--prompt", "hi") == (
-        f"error: --ckpt_path {tmp_path / 'nope.ckpt'}: no checkpoint file there "
-        "(e.g. checkpoints/<run>/best, last.ckpt or stepNNNNNN.ckpt).")
+        f"error: --ckpt_path {tmp_path / 'nope.ckpt'}: no checkpoint there (give a checkpoint file such as "
+        "checkpoints/<run>/best, last.ckpt or stepNNNNNN.ckpt, or a run folder).")
     empty = tmp_path / "empty.jsonl"
     empty.write_text("\n")
     assert _error(capsys, "generate", "--ckpt_path", ckpt, "--input", str(empty), "--output", str(tmp_path / "o")) == (

@@ -10,7 +10,7 @@ import pytest
 
 from lightning_lora.__main__ import main
 from lightning_lora.errors import UserError
-from lightning_lora.harness import HarnessSettings, flat_metrics, run_harness, write_task
+from lightning_lora.evaluation.lm_eval_tasks import HarnessSettings, flat_metrics, run_harness, write_task
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -67,7 +67,7 @@ def test_callback_scores_every_checkpoint_then_evaluate_and_report_compare_base_
     assert main(["fit", "--config", cfg, "--run_name", "lm", "--trainer.max_steps", "20", "--checkpoint.every_n_train_steps",
                  "10", "--trainer.enable_progress_bar", "false", "--trainer.callbacks.settings.max_problems=2",
                  "--trainer.callbacks.settings.max_new_tokens=8",
-                 "--trainer.callbacks+=lightning_lora.callbacks.harness.HarnessCallback",
+                 "--trainer.callbacks+=lightning_lora.callbacks.lm_eval_tasks.HarnessCallback",
                  "--trainer.callbacks.settings.tasks=[synthetic_code_choice]", "--trainer.callbacks.settings.limit=6",
                  "--checkpoint.monitor", "lm_eval/synthetic_code_choice/acc", "--checkpoint.mode", "max",
                  "--checkpoint.save_top_k", "1"]) == 0

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from lightning_lora.errors import UserError
-from lightning_lora.inference import (
+from lightning_lora.inference.generation import (
     ChatHistory,
     GenerationOptions,
     PromptFormat,
@@ -19,7 +19,7 @@ from lightning_lora.inference import (
 
 @pytest.fixture(scope="module")
 def model(tiny_qwen2: Path):
-    from lightning_lora.backbone import load_causal_lm
+    from lightning_lora.models.loading import load_causal_lm
 
     return load_causal_lm(str(tiny_qwen2))
 
@@ -77,8 +77,8 @@ def test_an_adapter_folder_from_another_tool_loads_on_the_base_its_adapter_confi
     import torch
     from peft import LoraConfig, get_peft_model
 
-    from lightning_lora.backbone import load_causal_lm
-    from lightning_lora.inference_models import load_export_model, open_export
+    from lightning_lora.export.reader import load_export_model, open_export
+    from lightning_lora.models.loading import load_causal_lm
 
     torch.manual_seed(0)
     peft_model = get_peft_model(load_causal_lm(str(tiny_qwen2)), LoraConfig(r=2, target_modules=["q_proj", "v_proj"],
@@ -96,7 +96,7 @@ def test_an_adapter_folder_from_another_tool_loads_on_the_base_its_adapter_confi
 def test_an_adapter_folder_naming_no_base_is_one_line(tmp_path, tokenizer):
     import json
 
-    from lightning_lora.inference_models import load_export_model, open_export
+    from lightning_lora.export.reader import load_export_model, open_export
 
     (tmp_path / "adapter_config.json").write_text(json.dumps({"peft_type": "LORA", "r": 2}))
     tokenizer.save_pretrained(tmp_path)

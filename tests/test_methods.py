@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from lightning_lora.methods import (
+from lightning_lora.models.methods import (
     IA3Args,
     LoraArgs,
     MethodError,
@@ -35,7 +35,7 @@ LEARNING_RATES = {"full": 1e-3, "lora": 1e-2, "dora": 1e-2, "ia3": 5e-2, "bitfit
 def _model(arch: str):
     from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, DistilBertConfig
 
-    from lightning_lora.tiny import ensure_tiny_model
+    from lightning_lora.models.tiny import ensure_tiny_model
 
     if arch == "distilbert":  # a classifier built from its config: nothing to download
         torch.manual_seed(0)
@@ -253,7 +253,7 @@ def test_quantization_config_is_4bit_nf4_only_for_qlora():
 def test_qlora_trains_adapters_on_a_4bit_base():
     from transformers import AutoModelForCausalLM
 
-    from lightning_lora.tiny import ensure_tiny_model
+    from lightning_lora.models.tiny import ensure_tiny_model
 
     path = ensure_tiny_model("qwen2")
     plain = parameter_report(apply_method(AutoModelForCausalLM.from_pretrained(path), "lora"))

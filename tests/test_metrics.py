@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 import torch
 
-from lightning_lora.metrics import classification_metrics, normalize_answer, squad_v2_scores, text_overlap_scores, token_f1
+from lightning_lora.evaluation.metrics import (
+    classification_metrics,
+    normalize_answer,
+    squad_v2_scores,
+    text_overlap_scores,
+    token_f1,
+)
 
 
 def test_classification_metrics_macro_vs_weighted_by_hand():

@@ -17,7 +17,7 @@ def _tiny_bert(folder: Path, model_class: str, **config: object) -> Path:
     """A BERT-style encoder with the project's offline tokenizer; ``BertForMaskedLM`` is saved without a pooler."""
     import transformers
 
-    from lightning_lora.tiny import build_tokenizer
+    from lightning_lora.models.tiny import build_tokenizer
 
     tokenizer = build_tokenizer()
     bert = transformers.BertConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
@@ -35,7 +35,7 @@ def encoder_without_pooler(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_the_loader_names_what_it_initialised(encoder_without_pooler, capsys):
-    from lightning_lora.backbone import load_sequence_classifier
+    from lightning_lora.models.loading import load_sequence_classifier
 
     model = load_sequence_classifier(str(encoder_without_pooler), LABELS)
     assert model.newly_initialized_modules == ["bert.pooler.dense", "classifier"]
@@ -43,7 +43,7 @@ def test_the_loader_names_what_it_initialised(encoder_without_pooler, capsys):
 
 
 def test_a_classifier_base_with_another_number_of_labels_gets_a_new_head_and_says_so(tmp_path, capsys):
-    from lightning_lora.backbone import load_sequence_classifier
+    from lightning_lora.models.loading import load_sequence_classifier
 
     folder = _tiny_bert(tmp_path / "two-labels", "BertForSequenceClassification", num_labels=2)
     model = load_sequence_classifier(str(folder), LABELS)
@@ -56,9 +56,9 @@ def test_two_loads_of_a_checkpoint_and_both_exports_give_identical_logits(encode
     from peft import PeftModel
     from transformers import AutoModelForSequenceClassification
 
-    from lightning_lora.checkpoints import load_trainable_weights
-    from lightning_lora.export import export_module
-    from lightning_lora.training_cli import build_from_config
+    from lightning_lora.checkpoints.reading import load_trainable_weights
+    from lightning_lora.export.writer import export_module
+    from lightning_lora.training.cli import build_from_config
 
     monkeypatch.chdir(tmp_path)
     assert main(["fit", "--config", str(REPO / "configs" / "quickstart-classification.yaml"),

@@ -12,7 +12,7 @@ from lightning_lora.data.code import CodeSFTDataModule
 from lightning_lora.data.collate import IGNORE_INDEX, first_fit_decreasing, pack_batch, pad_sequences
 from lightning_lora.data.sampling import TrainingBatchSampler
 from lightning_lora.data.sources import DataError
-from lightning_lora.methods import LoraArgs
+from lightning_lora.models.methods import LoraArgs
 from lightning_lora.modules.causal_lm import CausalLMModule
 
 REPO = Path(__file__).resolve().parents[1]
@@ -249,9 +249,9 @@ def test_pack_is_refused_where_packed_samples_would_see_each_other(tmp_path, tin
 
 @pytest.mark.parametrize("arch", ["qwen2", "llama", "gpt2"])
 def test_packing_leak_is_nil_where_attention_stays_within_samples(arch):
-    from lightning_lora.backbone import load_causal_lm
     from lightning_lora.data.packing import packing_leak
-    from lightning_lora.tiny import ensure_tiny_model
+    from lightning_lora.models.loading import load_causal_lm
+    from lightning_lora.models.tiny import ensure_tiny_model
 
     assert packing_leak(load_causal_lm(str(ensure_tiny_model(arch)), "float32", None), 768) < 1e-5
 

@@ -1,11 +1,11 @@
-"""The chunked LM-head cross-entropy and the adapter input cast switch (lightning_lora.precision)."""
+"""The chunked LM-head cross-entropy and the adapter input cast switch (lightning_lora.modules.precision)."""
 
 import pytest
 import torch
 from peft import LoraConfig, get_peft_model
 from transformers import LlamaConfig, LlamaForCausalLM
 
-from lightning_lora.precision import FastDropout, adapter_input_cast, linear_cross_entropy, use_fast_adapter_dropout
+from lightning_lora.modules.precision import FastDropout, adapter_input_cast, linear_cross_entropy, use_fast_adapter_dropout
 
 
 @pytest.mark.parametrize("weight_grad", [False, True])

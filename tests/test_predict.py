@@ -9,7 +9,7 @@ import pytest
 
 from lightning_lora.__main__ import main
 from lightning_lora.benchmark.sandbox import STATUSES
-from lightning_lora.training_cli import build_cli
+from lightning_lora.training.cli import build_cli
 
 REPO = Path(__file__).resolve().parents[1]
 FAST = ["--trainer.callbacks", "[]", "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]

@@ -13,8 +13,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from lightning_lora import backbone, metrics, model_registry, models
 from lightning_lora.__main__ import main
+from lightning_lora.evaluation import metrics
+from lightning_lora.models import fetch as models
+from lightning_lora.models import loading as backbone
+from lightning_lora.models import registry as model_registry
 
 REPO = Path(__file__).resolve().parents[1]
 # Read at collection time, before the session fixture points LIGHTNING_LORA_CACHE at an empty folder.
@@ -102,8 +105,8 @@ def test_gguf_file_loads_dequantized_as_a_plain_model_equal_to_the_fetched_folde
 def test_an_adapter_export_of_a_gguf_base_says_to_load_the_base_with_its_gguf_file(tmp_path: Path, monkeypatch) -> None:
     from types import SimpleNamespace
 
-    from lightning_lora.export import export_record
-    from lightning_lora.inference_models import load_export_model
+    from lightning_lora.export.reader import load_export_model
+    from lightning_lora.export.writer import export_record
 
     gguf = tmp_path / "SmolLM2.Q4_1.gguf"
     gguf.write_bytes(b"GGUF")

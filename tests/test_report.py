@@ -9,8 +9,8 @@ import pytest
 
 from lightning_lora.__main__ import main
 from lightning_lora.errors import UserError
-from lightning_lora.report import base_vs_tuned, flatten
-from lightning_lora.training_cli import build_cli
+from lightning_lora.reporting.base_vs_tuned import base_vs_tuned, flatten
+from lightning_lora.training.cli import build_cli
 
 REPO = Path(__file__).resolve().parents[1]
 

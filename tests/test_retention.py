@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 
 from lightning_lora.__main__ import main
+from lightning_lora.checkpoints.run_folder import KeepBest, read_scores
+from lightning_lora.checkpoints.run_folder import record_scores as record
+from lightning_lora.checkpoints.summary import evaluation_summary, scores_table
 from lightning_lora.errors import UserError
-from lightning_lora.retention import KeepBest, evaluation_summary, read_scores, record, scores_table
-from lightning_lora.training_cli import build_cli
+from lightning_lora.training.cli import build_cli
 
 REPO = Path(__file__).resolve().parents[1]
 QUICK = ["--config", str(REPO / "configs" / "quickstart.yaml"), "--trainer.enable_progress_bar", "false",

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from lightning_lora.__main__ import main
-from lightning_lora.checkpoint_io import AtomicCheckpointIO
-from lightning_lora.training_cli import build_cli
+from lightning_lora.checkpoints.atomic_io import AtomicCheckpointIO
+from lightning_lora.training.cli import build_cli
 
 REPO = Path(__file__).resolve().parents[1]
 QUICK = ["--config", str(REPO / "configs" / "quickstart.yaml"), "--trainer.enable_progress_bar", "false",

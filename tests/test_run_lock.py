@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from lightning_lora.run_lock import RunInUseError, RunLock, is_primary_process, lock_path
+from lightning_lora.training.run_lock import RunInUseError, RunLock, is_primary_process, lock_path
 
 REPO = Path(__file__).resolve().parents[1]
 FIT = [sys.executable, "-m", "lightning_lora", "fit", "--config", str(REPO / "configs" / "quickstart.yaml"),

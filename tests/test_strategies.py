@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from lightning_lora.__main__ import main
-from lightning_lora.methods import LoraArgs
+from lightning_lora.models.methods import LoraArgs
 from lightning_lora.modules.causal_lm import CausalLMModule
-from lightning_lora.strategies import adapter_wrap_policy
+from lightning_lora.training.strategies import adapter_wrap_policy
 
 REPO = Path(__file__).resolve().parents[1]
 QUICK = ["fit", "--config", str(REPO / "configs" / "quickstart.yaml"), "--trainer.max_steps", "1"]

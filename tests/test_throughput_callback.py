@@ -85,7 +85,7 @@ class _Collect(Logger):
 
 def test_the_callback_logs_tokens_per_second_and_mfu(tiny_qwen2, tmp_path):
     from lightning_lora.data.code import CodeSFTDataModule
-    from lightning_lora.methods import LoraArgs
+    from lightning_lora.models.methods import LoraArgs
     from lightning_lora.modules.causal_lm import CausalLMModule
 
     rows = "".join(f'{{"input": "Print {i}.", "solution": "print({i})\\n", "output": ""}}\n' for i in range(24))

@@ -4,7 +4,7 @@
    calls and comparisons; where the test computes its arguments or expected values, a reference run
    (prompt + canonical solution + test, in its own sandbox, no candidate) records them, and every
    comparison is confirmed on the canonical solution's own results. Plans are cached per problem.
-2. :func:`run_function_problem` runs the candidate (prompt + completion + :mod:`harness_driver`) on the
+2. :func:`run_function_problem` runs the candidate (prompt + completion + :mod:`candidate_driver`) on the
    arguments only; its results come back as tagged JSON on a channel apart from its prints.
 3. :func:`judge` decodes them (builtin types only) and compares them here, in order, so the first
    failing comparison decides, as the first failing assert does in ``check``.
@@ -24,7 +24,6 @@ from typing import Any
 
 from lightning_lora.benchmark.checks import Check, Site, decompose, holds
 from lightning_lora.benchmark.plaindata import Opaque, decode, encode
-from lightning_lora.benchmark.problems import Problem
 from lightning_lora.benchmark.sandbox import (
     Execution,
     SandboxConfig,
@@ -34,6 +33,7 @@ from lightning_lora.benchmark.sandbox import (
     run_program,
     syntax_problem,
 )
+from lightning_lora.problems.sources import Problem
 
 TRUSTED = "trusted"
 FORGEABLE = "forgeable"
@@ -55,9 +55,9 @@ class Plan:
 
 
 def _sandbox_library() -> str:
-    """plaindata + harness_driver as one module's source, for the sandbox."""
+    """plaindata + candidate_driver as one module's source, for the sandbox."""
     plain = (_HERE / "plaindata.py").read_text(encoding="utf-8")
-    driver = (_HERE / "harness_driver.py").read_text(encoding="utf-8")
+    driver = (_HERE / "candidate_driver.py").read_text(encoding="utf-8")
     assert _IMPORT_LINE in driver
     return plain + "\n\n" + driver.replace(_IMPORT_LINE, "", 1)
 

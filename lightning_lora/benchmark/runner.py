@@ -14,11 +14,11 @@ from typing import Any, Callable, Sequence
 import torch
 
 from lightning_lora.benchmark.extract import FUNCTION_CHAT_PROMPT
-from lightning_lora.benchmark.problems import Problem, ProblemSet
 from lightning_lora.benchmark.sandbox import SandboxConfig
 from lightning_lora.benchmark.scoring import evaluate
 from lightning_lora.benchmark.settings import BenchmarkSettings
-from lightning_lora.inference import GenerationOptions, generate_batch, truncate_at_stop
+from lightning_lora.inference.generation import GenerationOptions, generate_batch, truncate_at_stop
+from lightning_lora.problems.sources import Problem, ProblemSet
 
 __all__ = ["FUNCTION_STOP", "generate_samples", "run_benchmark", "truncate_at_stop"]
 
@@ -42,7 +42,7 @@ def generate_samples(
     seed: int = 0,
     progress: bool = True,
 ) -> list[dict[str, Any]]:
-    """Generate ``n`` completions per problem with :func:`~lightning_lora.inference.generate_batch` (batched,
+    """Generate ``n`` completions per problem with :func:`~lightning_lora.inference.generation.generate_batch` (batched,
     left-padded, KV cache; the caller's state restored).
 
     Returns ``[{"task_id", "sample_index", "completion"}]`` in problem order, the raw decoded text cut at ``stop``.
@@ -55,7 +55,7 @@ def generate_samples(
 
 
 def _prompt_builder(tokenizer: Any, kind: str, settings: BenchmarkSettings) -> tuple[Callable[[str], str], str]:
-    from lightning_lora.prompting import build_prompt, has_chat_template
+    from lightning_lora.inference.prompting import build_prompt, has_chat_template
 
     style = settings.prompt_style
     if style == "auto":

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -16,13 +15,14 @@ from tqdm import tqdm
 from lightning_lora.benchmark.extract import extract_code, function_continuation
 from lightning_lora.benchmark.function_verdicts import FORGEABLE, run_function_problem
 from lightning_lora.benchmark.passk import aggregate_pass_at_k
-from lightning_lora.benchmark.problems import Problem, ProblemSet, read_jsonl
 from lightning_lora.benchmark.sandbox import (
     STATUSES,
     SandboxConfig,
     isolation_level,
     run_stdio_test,
 )
+from lightning_lora.files import atomic_write_json
+from lightning_lora.problems.sources import Problem, ProblemSet, read_jsonl
 
 SEED_CONVENTION_NOTE = (
     "The seed study's denominator: problems whose every sample had no code (or that have no sample) are "
@@ -198,8 +198,5 @@ def evaluate(
 
 
 def write_results(path: str | Path, results: dict[str, Any]) -> Path:
-    """Write ``results`` as indented JSON, creating the parent directory."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    return path
+    """Write ``results`` as indented JSON (atomically), creating the parent directory."""
+    return atomic_write_json(Path(path), results)

@@ -96,7 +96,7 @@ class BenchmarkSettings:
                                 f"got {getattr(self, name)!r}.")
 
     def filters(self) -> dict[str, Any]:
-        """The problem filters, as :func:`~lightning_lora.benchmark.problems.load_problems` takes them."""
+        """The problem filters, as :func:`~lightning_lora.problems.sources.load_problems` takes them."""
         return {"test_mode": self.test_mode, "platform": self.platform, "difficulty": self.difficulty,
                 "start_date": self.start_date, "end_date": self.end_date}
 

@@ -9,9 +9,10 @@ from typing import Any
 import lightning as L
 from lightning.pytorch.utilities import rank_zero_info
 
-from lightning_lora.benchmark.run_files import headline, load_problem_set, score_and_write, update_best
+from lightning_lora.benchmark.run_results import headline, load_problem_set, score_and_write
 from lightning_lora.benchmark.settings import BenchmarkSettings
 from lightning_lora.callbacks.on_save import EvaluateOnSave, run_checkpoint
+from lightning_lora.checkpoints.run_folder import update_best
 from lightning_lora.errors import UserError
 
 __all__ = ["BenchmarkCallback"]

@@ -3,19 +3,30 @@ and keeps the best ``save_top_k`` by a metric known only once a checkpoint is ev
 
 from __future__ import annotations
 
-import json
+import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import lightning as L
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.callbacks.early_stopping import EarlyStoppingReason
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
-from lightning_lora.checkpoint_io import DiskFullError
-from lightning_lora.checkpoints import EARLY_STOP_FILE, STEP_PATTERN
+from lightning_lora.checkpoints.atomic_io import DiskFullError
+from lightning_lora.checkpoints.reading import STEP_PATTERN
+from lightning_lora.checkpoints.run_folder import (
+    SCORES_FILE,
+    TABLE_FILE,
+    KeepBest,
+    read_best,
+    read_scores,
+    record_scores,
+    write_early_stop,
+    write_fit_records,
+)
+from lightning_lora.checkpoints.summary import evaluation_summary, scores_table, summary_line
 from lightning_lora.lightning_internals import batch_in_progress, batches_done, save_step_checkpoint, uncount_interrupted_step
-from lightning_lora.retention import KeepBest, evaluation_summary, read_scores, record, scores_table, summary_line
 
 #: Metrics their own callbacks record for the checkpoint they evaluated (not read back at validation end).
 EVALUATION_PREFIXES = ("benchmark/", "lm_eval/")
@@ -37,7 +48,7 @@ class RunCheckpoint(ModelCheckpoint):
     With ``monitor`` (``--checkpoint.monitor benchmark/pass@1 --checkpoint.mode max --checkpoint.save_top_k 3``)
     every checkpoint is first saved, then scored when its evaluation ends (its benchmark, lm-eval tasks or
     validation at the same step), and the files outside the best ``save_top_k`` are deleted then
-    (:class:`~lightning_lora.retention.KeepBest`); results files stay, ``best`` names the top one, ``last``
+    (:class:`~lightning_lora.checkpoints.run_folder.KeepBest`); results files stay, ``best`` names the top one, ``last``
     stays. Scores live in ``scores.json`` in the checkpoint folder, so a resumed run ranks its earlier ones too.
     A run EarlyStopping ends leaves ``early_stop.json`` with the reason (a resume is refused while it is there).
     """
@@ -56,16 +67,14 @@ class RunCheckpoint(ModelCheckpoint):
     def add_scores(self, trainer: L.Trainer, checkpoint: Path, step: int, metrics: dict[str, float],
                    seconds: dict[str, float] | None = None) -> bool:
         """Record an evaluation of ``checkpoint`` (rank zero) and apply keep-best; return whether it is ``best`` now."""
-        record(checkpoint.parent, checkpoint.name, step, metrics, seconds)
+        record_scores(checkpoint.parent, checkpoint.name, step, metrics, seconds)
         if self.keep is None:
             return False
         deleted = self.keep.apply(checkpoint.parent)
         if deleted:
             rank_zero_info(f"[lightning_lora] kept the best {self.keep.save_top_k} by {self.keep.monitor}; "
                            f"deleted {', '.join(deleted)} (results files kept)")
-        best_file = checkpoint.parent / "best.json"
-        best = json.loads(best_file.read_text()) if best_file.is_file() else {}
-        return best.get("checkpoint") == checkpoint.name and self.keep.monitor in metrics
+        return read_best(checkpoint.parent).get("checkpoint") == checkpoint.name and self.keep.monitor in metrics
 
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         super().on_validation_end(trainer, pl_module)
@@ -81,14 +90,13 @@ class RunCheckpoint(ModelCheckpoint):
         # After the other callbacks' on_fit_end (Lightning runs checkpoint callbacks last): the final
         # checkpoint's evaluation is in.
         super().on_fit_end(trainer, pl_module)
-        if not trainer.is_global_zero or not self.dirpath or not (Path(self.dirpath) / "scores.json").is_file():
+        if not trainer.is_global_zero or not self.dirpath or not (Path(self.dirpath) / SCORES_FILE).is_file():
             return
         folder = Path(self.dirpath)
         summary = evaluation_summary(folder)
-        (folder / "evaluations.json").write_text(json.dumps(summary, indent=2) + "\n")
         table = scores_table(folder)
-        (folder / "checkpoints.md").write_text(table + "\n")
-        rank_zero_info(f"[lightning_lora] per-checkpoint table ({folder / 'checkpoints.md'}):\n{table}")
+        write_fit_records(folder, summary, table)
+        rank_zero_info(f"[lightning_lora] per-checkpoint table ({folder / TABLE_FILE}):\n{table}")
         rank_zero_info(f"[lightning_lora] {summary_line(summary)}")
         if self.keep is not None and not self.keep.ranked(read_scores(folder)):
             rank_zero_warn(f"--checkpoint.monitor {self.keep.monitor}: no checkpoint was scored on it, so none was "
@@ -109,7 +117,7 @@ class RunCheckpoint(ModelCheckpoint):
             return
         note = {"step": trainer.global_step, "monitor": stopper.monitor, "reason": stopper.stopping_reason.value,
                 "message": stopper.stopping_reason_message}
-        (Path(self.dirpath) / EARLY_STOP_FILE).write_text(json.dumps(note, indent=2) + "\n")
+        write_early_stop(Path(self.dirpath), note)
         rank_zero_info(f"[lightning_lora] stopped early at step {trainer.global_step}: {stopper.stopping_reason_message}")
         for logger in trainer.loggers:
             logger.log_metrics({"early_stop/step": float(trainer.global_step)}, step=trainer.global_step)
@@ -128,6 +136,16 @@ class RunCheckpoint(ModelCheckpoint):
             else:
                 outcome = "nothing was saved (no optimizer step had completed)."
             print(f"Interrupted (Ctrl-C) at step {trainer.global_step}: {outcome}", file=sys.stderr, flush=True)
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Lightning restores ``last`` and the best-k bookkeeping only when the checkpoint's folder has the same
+        absolute path; a run folder moved or copied elsewhere (same run name) is the same run in a new place,
+        so its paths are rebased first. Otherwise ``last.ckpt`` would stay at the resumed step and the new
+        state would go to ``last-v1.ckpt``, and the next ``--ckpt_path last`` would silently go back."""
+        saved = state_dict.get("dirpath")
+        if saved and self.dirpath and saved != self.dirpath and Path(saved).name == Path(self.dirpath).name:
+            state_dict = _rebased(state_dict, str(saved), str(self.dirpath))
+        super().load_state_dict(state_dict)
 
     def on_save_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict) -> None:
         self.saves += 1  # every checkpoint written in this process, by this callback or another
@@ -150,3 +168,15 @@ class RunCheckpoint(ModelCheckpoint):
             uncount_interrupted_step(trainer)
         super().on_exception(trainer, pl_module, exception)
 
+
+
+def _rebased(state: dict[str, Any], old: str, new: str) -> dict[str, Any]:
+    """A ModelCheckpoint state with every path under ``old`` moved under ``new``."""
+    def move(path: Any) -> Any:
+        return new + path[len(old):] if isinstance(path, str) and path.startswith(old + os.sep) else path
+
+    out = {key: move(value) for key, value in state.items()}
+    out["dirpath"] = new
+    if isinstance(state.get("best_k_models"), dict):
+        out["best_k_models"] = {move(path): score for path, score in state["best_k_models"].items()}
+    return out

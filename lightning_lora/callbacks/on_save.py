@@ -12,9 +12,9 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.utilities import rank_zero_warn
 
 from lightning_lora.callbacks.checkpoint import RunCheckpoint
-from lightning_lora.checkpoints import load_checkpoint_file
+from lightning_lora.callbacks.process_groups import patient_group
+from lightning_lora.checkpoints.reading import load_checkpoint_file
 from lightning_lora.lightning_internals import publish_metrics
-from lightning_lora.process_groups import patient_group
 
 
 class EvaluateOnSave(L.Callback):

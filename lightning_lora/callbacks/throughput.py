@@ -95,7 +95,7 @@ class FlopCounts:
 
 def flop_counts(model: torch.nn.Module) -> FlopCounts:
     """Count the parameters of a Hugging Face model (PEFT-wrapped or not) by role; see :class:`FlopCounts`."""
-    from lightning_lora.methods import logical_numel
+    from lightning_lora.models.methods import logical_numel
 
     head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
     head_ids = {id(p) for p in head.parameters()} if head is not None else set()

@@ -1,13 +1,19 @@
 """``benchmark``: the code benchmark (pass@k) of a samples file, of a training config's model, or of a run's checkpoints.
 
     python -m lightning_lora benchmark --problems humaneval --samples samples.jsonl [--output results.json] [--k [1,5]]
-    python -m lightning_lora benchmark --config configs/quickstart.yaml [--ckpt_path X] [--problems synthetic:code]
+    python -m lightning_lora benchmark --config configs/quickstart.yaml [--problems synthetic:code]   # the base model
+    python -m lightning_lora benchmark --ckpt_path checkpoints/quickstart/step000100.ckpt [--config X]
     python -m lightning_lora benchmark --checkpoints_dir checkpoints/quickstart
 
+The model is loaded by :func:`~lightning_lora.training.restore.restore`, as every command loads it: a checkpoint's
+model is built from the ``config.yaml`` fit saved beside it unless ``--config`` names another, and
+``--checkpoints_dir`` builds it once and reads each step checkpoint once into it. Results go beside the
+checkpoint file (``best`` is scored as the ``stepNNNNNN.ckpt`` it names).
+
 The settings options (``--n``, ``--temperature``, ``--k``, ``--timeout_s``, ...) are generated from
-:class:`~lightning_lora.benchmark.settings.BenchmarkSettings`. With ``--config`` / ``--checkpoints_dir``
-the run's own settings (its ``BenchmarkCallback``) are the defaults; results made with other settings
-are written under a tag and never overwrite the run's own results or its ``best`` link.
+:class:`~lightning_lora.benchmark.settings.BenchmarkSettings`. With a model the run's own settings (its
+``BenchmarkCallback``) are the defaults; results made with other settings are written under a tag and never
+overwrite the run's own results or its ``best`` link.
 """
 
 from __future__ import annotations
@@ -18,21 +24,22 @@ from typing import Any
 
 from jsonargparse import ArgumentParser
 
-from lightning_lora.benchmark.run_files import (
+from lightning_lora.benchmark.run_results import (
     format_table,
     headline,
     load_problem_set,
     score_and_write,
     settings_tag,
-    write_best,
 )
 from lightning_lora.benchmark.sandbox import SandboxConfig
 from lightning_lora.benchmark.scoring import evaluate, read_samples, write_results
 from lightning_lora.benchmark.settings import BenchmarkSettings
 from lightning_lora.callbacks.benchmark import BenchmarkCallback
-from lightning_lora.checkpoints import checkpoint_dir, checkpoints_in, load_trainable_weights
+from lightning_lora.checkpoints.reading import checkpoints_in
+from lightning_lora.checkpoints.run_folder import write_best
 from lightning_lora.errors import UserError, parse_command_line
-from lightning_lora.training_cli import build_from_config
+from lightning_lora.files import checkpoint_dir
+from lightning_lora.training.restore import restore
 
 #: Settings that change how fast results come, not what they are: no tag for them.
 UNTAGGED = ("workers", "progress")
@@ -47,8 +54,10 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--output", type=str | None, default=None,
                    help="--samples: results JSON (default: <samples without .jsonl>.results.json)")
     p.add_argument("--config", type=str | None, default=None,
-                   help="training config of the model (default: <checkpoints_dir>/config.yaml, saved by fit)")
-    p.add_argument("--ckpt_path", type=str | None, default=None, help="checkpoint to score; none = the base model")
+                   help="training config of the model (default: the config.yaml fit saved beside --ckpt_path or in "
+                        "--checkpoints_dir); alone: its base model")
+    p.add_argument("--ckpt_path", type=str | None, default=None,
+                   help="checkpoint to score, or a run folder (its best, else last.ckpt)")
     p.add_argument("--checkpoints_dir", type=str | None, default=None, help="score every step checkpoint in this folder")
     p.add_class_arguments(BenchmarkSettings, None)
     return p
@@ -92,15 +101,10 @@ def score_samples(samples_path: Path, output: str | None, settings: BenchmarkSet
 
 
 def score_model(args: Any, overrides: dict[str, Any]) -> int:
-    """Benchmark a config's base model, one checkpoint, or every checkpoint of a run folder."""
-    ckpt_dir = Path(args.checkpoints_dir) if args.checkpoints_dir else None
-    if ckpt_dir is not None and not ckpt_dir.is_dir():
-        raise UserError(f"--checkpoints_dir {ckpt_dir} is not a folder.")
-    config = args.config or (str(ckpt_dir / "config.yaml") if ckpt_dir is not None else None)
-    if config is None or not Path(config).is_file():
-        raise UserError(f"benchmark needs a training config: --config {config or '(none given)'} not found.")
-    cli = build_from_config(config)
-    module = cli.model
+    """Benchmark a config's base model, one checkpoint, or every checkpoint of a run folder (built once)."""
+    restored = restore(args.ckpt_path, args.config, checkpoints_dir=args.checkpoints_dir, command="benchmark")
+    ckpt_dir = Path(args.checkpoints_dir).expanduser() if args.checkpoints_dir else None
+    cli, module = restored.cli, restored.module
     run_settings = next((c.settings for c in cli.trainer.callbacks if isinstance(c, BenchmarkCallback)), None)
     if run_settings is None and "problems" not in overrides:
         raise UserError("benchmark: no --problems given and the config has no BenchmarkCallback to take them from.")
@@ -116,7 +120,7 @@ def score_model(args: Any, overrides: dict[str, Any]) -> int:
     tag = settings_tag(tagged)
     suffix = f".{tag}" if tag else ""
     problems = load_problem_set(settings)
-    if ckpt_dir is None and not args.ckpt_path:
+    if ckpt_dir is None and restored.ckpt_path is None:
         out = checkpoint_dir(cli.config.run_name) / f"base{suffix}"
         results = score_and_write(module.model, module.tokenizer, problems, settings, out,
                                   extra={"checkpoint": None, "step": 0, "model": module.model_name_or_path})
@@ -124,12 +128,13 @@ def score_model(args: Any, overrides: dict[str, Any]) -> int:
         print(f"base model {module.model_name_or_path}: pass@1 {pass1:.4f} ({passed}/{total}); "
               f"results in {out}.results.json")
         return 0
-    targets = [(0, Path(args.ckpt_path))] if ckpt_dir is None else checkpoints_in(ckpt_dir)
+    targets = [restored.checkpoint_file] if ckpt_dir is None else [path for _, path in checkpoints_in(ckpt_dir)]
     if not targets:
         raise UserError(f"--checkpoints_dir {ckpt_dir} holds no step checkpoints (step*.ckpt).")
     rows = []
-    for _, path in targets:
-        step = load_trainable_weights(module, path)
+    for path in targets:
+        # --ckpt_path: loaded by restore; --checkpoints_dir: each one read once into the module built once
+        step = restored.step if ckpt_dir is None else restored.load_checkpoint(path, "--checkpoints_dir")
         results = score_and_write(module.model, module.tokenizer, problems, settings,
                                   path.with_name(path.stem + suffix), extra={"checkpoint": path.name, "step": step})
         rows.append((step, path, results))

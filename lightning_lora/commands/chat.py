@@ -1,11 +1,12 @@
 """``chat``: a conversation in the terminal with a checkpoint, a config's base model or an exported folder,
 in the chat template and system prompt training used.
 
-    python -m lightning_lora chat --ckpt_path checkpoints/quickstart/best
+    python -m lightning_lora chat --ckpt_path checkpoints/quickstart/best      # or the run folder checkpoints/quickstart
 
 Replies stream as they are generated. ``/reset`` forgets the conversation, ``/system TEXT`` sets the system
 prompt (``/system`` alone removes it), ``/exit`` or Ctrl-D quits, Ctrl-C stops the reply being generated
 and the session goes on. When the conversation outgrows the model's context, the oldest turns are dropped.
+The model is loaded by :func:`~lightning_lora.training.restore.restore`, as ``generate`` loads it.
 """
 
 from __future__ import annotations
@@ -15,15 +16,11 @@ from typing import Any
 
 from jsonargparse import ArgumentParser
 
+from lightning_lora.commands.model_options import add_generation_arguments, add_model_arguments, options_of
 from lightning_lora.errors import UserError, parse_command_line
-from lightning_lora.inference import ChatHistory, context_length, generate_text
-from lightning_lora.inference_models import (
-    add_generation_arguments,
-    add_model_arguments,
-    load_for_inference,
-    options_of,
-)
-from lightning_lora.prompting import has_chat_template
+from lightning_lora.inference.generation import ChatHistory, context_length, generate_text
+from lightning_lora.inference.prompting import has_chat_template
+from lightning_lora.training.restore import restore
 
 HELP = "/reset forgets the conversation, /system TEXT sets the system prompt, /exit or Ctrl-D quits, Ctrl-C stops a reply"
 
@@ -44,7 +41,7 @@ def main(argv: list[str]) -> int:
     """``python -m lightning_lora chat ...``; see the module docstring."""
     args = parse_command_line(build_parser(), argv[1:], "chat")
     options = options_of(args)
-    loaded = load_for_inference(args.ckpt_path, args.config, args.model)
+    loaded = restore(args.ckpt_path, args.config, args.model, command="chat", text_model=True)
     model, tokenizer = loaded.model, loaded.tokenizer
     if not (loaded.prompt.chat and has_chat_template(tokenizer)):
         raise UserError("chat needs a model trained through a chat template; this one's tokenizer has none "

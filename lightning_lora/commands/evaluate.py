@@ -4,6 +4,8 @@
     python -m lightning_lora evaluate --config configs/quickstart.yaml --tasks arc_easy,hellaswag --limit 100
     python -m lightning_lora evaluate --model exports/quickstart --tasks my_task --include_path my_tasks/
 
+The model is loaded by :func:`~lightning_lora.training.restore.restore`, as ``generate`` loads it (``--ckpt_path``
+also takes a run folder); lm-eval writes its own prompts, so an exported folder needs no chat template here.
 Writes ``lm_eval.json`` in ``--output_dir`` (default: ``checkpoints/<run>/lm_eval/<checkpoint stem or base>``,
 or the exported folder itself); ``report --base DIR --tuned DIR`` shows its tasks beside the other metrics.
 """
@@ -16,18 +18,17 @@ from typing import Any
 
 from jsonargparse import ArgumentParser
 
-from lightning_lora.checkpoints import checkpoint_dir, load_trainable_weights
-from lightning_lora.errors import UserError, parse_command_line
-from lightning_lora.harness import LM_EVAL_FILE, HarnessSettings, format_table, run_harness, write_result
+from lightning_lora.commands.model_options import add_model_arguments
+from lightning_lora.errors import parse_command_line
+from lightning_lora.evaluation.lm_eval_tasks import LM_EVAL_FILE, HarnessSettings, format_table, run_harness, write_result
+from lightning_lora.files import checkpoint_dir
+from lightning_lora.training.restore import Restored, restore
 
 
 def build_parser() -> ArgumentParser:
     """What to evaluate (one of --ckpt_path, --config, --model), then the lm-eval settings."""
     p = ArgumentParser(prog="lightning_lora evaluate", exit_on_error=False, description=__doc__.strip().splitlines()[0])
-    p.add_argument("--ckpt_path", type=str | None, default=None,
-                   help="checkpoint written by fit (its run's config.yaml builds the model)")
-    p.add_argument("--config", type=str | None, default=None, help="training config; without --ckpt_path: its base model")
-    p.add_argument("--model", type=str | None, default=None, help="an exported folder (adapter or merged model)")
+    add_model_arguments(p, system_prompt=False)
     p.add_argument("--output_dir", type=str | None, default=None, help="where lm_eval.json goes")
     p.add_argument("--tasks", type=str, required=True, help="comma-separated lm-eval task names")
     p.add_argument("--limit", type=float | None, default=None, help="at most this many documents per task")
@@ -42,50 +43,22 @@ def main(argv: list[str]) -> int:
     args = parse_command_line(build_parser(), argv[1:], "evaluate")
     settings = HarnessSettings(tasks=args.tasks, limit=args.limit, num_fewshot=args.num_fewshot,
                                batch_size=args.batch_size, include_path=args.include_path)
-    model, tokenizer, info, default_out = _load(args)
-    result = {**info, **run_harness(model, tokenizer, settings)}
+    restored = restore(args.ckpt_path, args.config, args.model, command="evaluate")
+    info, default_out = describe(restored)
+    result = {**info, **run_harness(restored.model, restored.tokenizer, settings)}
     out = write_result(Path(args.output_dir or default_out) / LM_EVAL_FILE, result)
     sys.stdout.write(f"{info['model']} ({info['checkpoint'] or 'no checkpoint'}), {result['seconds']:.1f}s\n"
                      f"{format_table(result)}\n\n(saved to {out})\n")
     return 0
 
 
-def _load(args: Any) -> tuple[Any, Any, dict[str, Any], Path]:
-    """(model, tokenizer, what was evaluated, default output folder) for the one source the options name."""
-    given = [name for name in ("ckpt_path", "model") if getattr(args, name)]
-    if len(given) > 1 or (args.model and args.config):
-        raise UserError("evaluate takes one of --ckpt_path (with an optional --config), --config, or --model.")
-    if args.model:
-        return _load_exported(Path(args.model))
-    if not args.ckpt_path and not args.config:
-        raise UserError("evaluate needs --ckpt_path C, --config X (the base model) or --model DIR (an export).")
-    ckpt = Path(args.ckpt_path) if args.ckpt_path else None
-    if ckpt is not None and not ckpt.is_file():
-        raise UserError(f"--ckpt_path {ckpt}: no checkpoint there.")
-    config = Path(args.config) if args.config else ckpt.parent / "config.yaml"
-    if not config.is_file():
-        raise UserError(f"evaluate needs a training config: {config} not found (pass --config).")
-    from lightning_lora.training_cli import build_from_config
-
-    cli = build_from_config(config)
-    module, step = cli.model, 0
-    if ckpt is not None:
-        step = load_trainable_weights(module, ckpt)
-    name = ckpt.resolve().stem if ckpt is not None else "base"
-    folder = ckpt.parent if ckpt is not None else checkpoint_dir(cli.config.run_name)
-    info = {"model": module.model_name_or_path, "checkpoint": ckpt.resolve().name if ckpt is not None else None,
-            "step": step, "method": module.method if ckpt is not None else "base"}
-    return module.model, module.tokenizer, info, folder / "lm_eval" / name
-
-
-def _load_exported(folder: Path) -> tuple[Any, Any, dict[str, Any], Path]:
-    """An ``export`` folder (adapter on its base, or merged), loaded as ``generate`` and ``chat`` load it; lm-eval
-    writes its own prompts, so the folder needs no chat template here."""
-    from lightning_lora.inference_models import load_export_model, open_export
-
-    tokenizer, record = open_export(folder)
-    try:
-        model = load_export_model(folder, record, tokenizer)
-    except (OSError, ValueError) as err:
-        raise UserError(f"--model {folder} cannot be loaded as a model: {str(err).splitlines()[0]}") from err
-    return model, tokenizer, {"model": str(folder), "checkpoint": None, "step": None, "method": "export"}, folder
+def describe(restored: Restored) -> tuple[dict[str, Any], Path]:
+    """(what was evaluated, the default output folder) of a restored model."""
+    if restored.export_dir is not None:
+        return {"model": str(restored.export_dir), "checkpoint": None, "step": None, "method": "export"}, restored.export_dir
+    module, ckpt = restored.module, restored.checkpoint_file
+    if ckpt is None:
+        info = {"model": module.model_name_or_path, "checkpoint": None, "step": 0, "method": "base"}
+        return info, checkpoint_dir(restored.cli.config.run_name) / "lm_eval" / "base"
+    info = {"model": module.model_name_or_path, "checkpoint": ckpt.name, "step": restored.step, "method": module.method}
+    return info, ckpt.parent / "lm_eval" / ckpt.stem

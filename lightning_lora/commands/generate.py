@@ -5,8 +5,10 @@ prompt format training used (chat template and system prompt), greedy unless ``-
     python -m lightning_lora generate --config configs/quickstart.yaml --prompt "..."        # the base model
     python -m lightning_lora generate --model exported/merged --input prompts.jsonl --output answers.jsonl
 
-One ``--prompt`` is streamed to the terminal as it is generated; ``--input`` (jsonl, a ``prompt`` field
-per line) is generated in batches with a progress bar and written to ``--output`` (each row plus ``completion``).
+``--ckpt_path`` also takes a run folder (its ``best``, else ``last.ckpt``); the model is loaded by
+:func:`~lightning_lora.training.restore.restore`, as every command loads it. One ``--prompt`` is streamed to the
+terminal as it is generated; ``--input`` (jsonl, a ``prompt`` field per line) is generated in batches with a
+progress bar and written to ``--output`` (each row plus ``completion``).
 """
 
 from __future__ import annotations
@@ -18,15 +20,11 @@ from typing import Any
 
 from jsonargparse import ActionYesNo, ArgumentParser
 
-from lightning_lora.benchmark.problems import read_jsonl
+from lightning_lora.commands.model_options import add_generation_arguments, add_model_arguments, options_of
 from lightning_lora.errors import UserError, parse_command_line
-from lightning_lora.inference import check_fits, generate_batch, generate_text
-from lightning_lora.inference_models import (
-    add_generation_arguments,
-    add_model_arguments,
-    load_for_inference,
-    options_of,
-)
+from lightning_lora.inference.generation import check_fits, generate_batch, generate_text
+from lightning_lora.problems.sources import read_jsonl
+from lightning_lora.training.restore import restore
 
 
 def build_parser() -> ArgumentParser:
@@ -67,7 +65,7 @@ def main(argv: list[str]) -> int:
         raise UserError(f"--batch_size must be at least 1, got {args.batch_size}.")
     options = options_of(args)
     rows = read_prompts(Path(args.input)) if args.input is not None else None
-    loaded = load_for_inference(args.ckpt_path, args.config, args.model)
+    loaded = restore(args.ckpt_path, args.config, args.model, command="generate", text_model=True)
     if args.system_prompt is not None:
         loaded.prompt.system_prompt = args.system_prompt or None
     model, tokenizer, fmt = loaded.model, loaded.tokenizer, loaded.prompt

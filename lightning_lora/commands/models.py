@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from lightning_lora.errors import UserError
-from lightning_lora.models import REGISTRY, fetch, is_fetched, model_dir, models_dir
+from lightning_lora.models.fetch import REGISTRY, fetch, is_fetched, model_dir, models_dir
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -3,8 +3,8 @@
     python -m lightning_lora report --base tb_logs/<run>/version_1 --tuned tb_logs/<run>/version_2
     python -m lightning_lora report --runs tb_logs/quickstart-lora/version_0 tb_logs/quickstart-full/version_0 ...
 
-``--base/--tuned``: two ``validate``/``test`` runs (:mod:`lightning_lora.report`); ``--runs``: training
-runs (:mod:`lightning_lora.comparison`).
+``--base/--tuned``: two ``validate``/``test`` runs (:mod:`lightning_lora.reporting.base_vs_tuned`); ``--runs``: training
+runs (:mod:`lightning_lora.reporting.runs`).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from pathlib import Path
 
 from jsonargparse import ArgumentParser
 
-from lightning_lora.comparison import compare_runs
 from lightning_lora.errors import UserError, parse_command_line
-from lightning_lora.report import base_vs_tuned, read_metrics
+from lightning_lora.reporting.base_vs_tuned import base_vs_tuned, read_metrics
+from lightning_lora.reporting.runs import compare_runs
 
 
 def main(argv: list[str]) -> int:

@@ -11,8 +11,8 @@ from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from lightning_lora.errors import first_line, user_error_in_chain
-from lightning_lora.run_summary import fit_summary
-from lightning_lora.training_cli import build_cli, instantiation_error
+from lightning_lora.reporting.fit_summary import fit_summary
+from lightning_lora.training.cli import build_cli, instantiation_error
 
 
 def main(argv: list[str]) -> int:

@@ -16,7 +16,6 @@ import torch
 from lightning.pytorch.utilities import rank_zero_warn
 from torch.utils.data import DataLoader
 
-from lightning_lora.backbone import load_tokenizer
 from lightning_lora.data.collate import IGNORE_INDEX, pack_batch, pad_batch, pad_sequences
 from lightning_lora.data.sampling import TrainingBatchSampler
 from lightning_lora.data.sources import (
@@ -29,8 +28,9 @@ from lightning_lora.data.sources import (
     source_location,
     user_fields,
 )
+from lightning_lora.inference.prompting import build_completion, build_prompt, has_chat_template
 from lightning_lora.lightning_internals import batches_done
-from lightning_lora.prompting import build_completion, build_prompt, has_chat_template
+from lightning_lora.models.loading import load_tokenizer
 
 
 class BaseDataModule(L.LightningDataModule):
@@ -161,6 +161,14 @@ class BaseDataModule(L.LightningDataModule):
                 raise DataError("data.tokenizer_name_or_path is empty; it is normally linked from model.model_name_or_path.")
             self._tokenizer = load_tokenizer(self.tokenizer_name_or_path)
         return self._tokenizer
+
+    def connect(self, tokenizer: Any) -> None:
+        """Use ``tokenizer``, already loaded from ``tokenizer_name_or_path`` (the training CLI loads it once for
+        this data module and the task module), instead of loading it again on first use. Call it before the
+        data is tokenized: splits tokenized by another tokenizer would not match it."""
+        if self.splits and tokenizer is not self._tokenizer:
+            raise RuntimeError(f"{type(self).__name__}.connect: the data is already tokenized with another tokenizer.")
+        self._tokenizer = tokenizer
 
     def prepare_data(self) -> None:
         if self.trainer is not None and self.trainer.state.fn == "predict":

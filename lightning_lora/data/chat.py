@@ -19,7 +19,7 @@ from lightning_lora.data.base import BaseDataModule
 from lightning_lora.data.collate import IGNORE_INDEX
 from lightning_lora.data.conversations import FORMATS, SHAPE_FIELDS, ConversationError, Message, detect_format, to_messages
 from lightning_lora.data.sources import DataError, load_raw, load_source
-from lightning_lora.prompting import has_chat_template
+from lightning_lora.inference.prompting import has_chat_template
 
 #: Bump when the rendering or masking below changes, so cached tokenizations are not reused.
 MASKING_VERSION = 1

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from lightning_lora.errors import UserError, first_line
-from lightning_lora.tiny import default_cache_dir
+from lightning_lora.files import default_cache_dir
 
 #: Split names in the wild, mapped to the three we use.
 SPLIT_ALIASES = {
@@ -27,7 +27,7 @@ class DataError(UserError):
 
 
 def _synthetic_file(name: str) -> Path:
-    from lightning_lora.data import synthetic
+    from lightning_lora.problems import synthetic
 
     generators = {"code": synthetic.code_sft_rows, "classification": synthetic.classification_rows,
                   "qa": synthetic.qa_rows, "chat": synthetic.chat_rows,

@@ -13,11 +13,11 @@ import lightning as L
 import torch
 from lightning.pytorch.utilities import rank_zero_info
 
-from lightning_lora.backbone import with_gguf_file
-from lightning_lora.checkpoints import METADATA_KEY, check_checkpoint
+from lightning_lora.checkpoints.reading import METADATA_KEY, check_checkpoint
 from lightning_lora.errors import UserError
 from lightning_lora.lightning_internals import has_trainer
-from lightning_lora.methods import (
+from lightning_lora.models.loading import with_gguf_file
+from lightning_lora.models.methods import (
     IA3Args,
     LoraArgs,
     apply_method,
@@ -26,7 +26,7 @@ from lightning_lora.methods import (
     parameter_report,
     peft_config_from_dict,
 )
-from lightning_lora.outputs import write_eval_outputs
+from lightning_lora.modules.outputs import write_eval_outputs
 
 SCHEDULERS = ("cosine", "linear", "constant")
 

@@ -8,13 +8,13 @@ from typing import Any
 import torch
 from torchmetrics import MeanMetric
 
-from lightning_lora.backbone import load_causal_lm, load_tokenizer, resolve_dtype
 from lightning_lora.data.collate import IGNORE_INDEX
 from lightning_lora.errors import UserError
-from lightning_lora.inference import GenerationOptions, generate_from_ids
-from lightning_lora.methods import quantization_config
+from lightning_lora.inference.generation import GenerationOptions, generate_from_ids
+from lightning_lora.models.loading import load_causal_lm, load_tokenizer, resolve_dtype
+from lightning_lora.models.methods import quantization_config
 from lightning_lora.modules.base import AdaptedModule
-from lightning_lora.precision import adapter_input_cast, linear_cross_entropy, use_fast_adapter_dropout
+from lightning_lora.modules.precision import adapter_input_cast, linear_cross_entropy, use_fast_adapter_dropout
 
 #: Architectures whose causal-LM logits are exactly ``lm_head(last_hidden_state)`` and whose loss is
 #: the plain token-mean cross-entropy (checked against the model's own loss in tests/test_packing.py).
@@ -61,9 +61,10 @@ class CausalLMModule(AdaptedModule):
         self.max_new_tokens = max_new_tokens
         self.efficient_loss = efficient_loss
         self.compile_body = compile
-        tokenizer = load_tokenizer(model_name_or_path)
+        # The name with model.gguf_file joined (see AdaptedModule); the training CLI hands over the data's tokenizer.
+        tokenizer = load_tokenizer(self.model_name_or_path)
         quantization = quantization_config(self.method, resolve_dtype(self.load_dtype))
-        self.attach_model(load_causal_lm(model_name_or_path, self.load_dtype, self.attn_implementation,
+        self.attach_model(load_causal_lm(self.model_name_or_path, self.load_dtype, self.attn_implementation,
                                          pad_token_id=tokenizer.pad_token_id, quantization_config=quantization),
                           tokenizer)
         use_fast_adapter_dropout(self.model)
@@ -203,8 +204,8 @@ class CausalLMModule(AdaptedModule):
 
     def summarize_predictions(self, records: list[dict[str, Any]]) -> dict[str, Any]:
         """Rows with stdin/stdout ``tests`` get their program run on them in the sandbox: a ``verdict`` each."""
-        from lightning_lora.benchmark.problems import Problem
         from lightning_lora.benchmark.scoring import evaluate
+        from lightning_lora.problems.sources import Problem
 
         tested = [(str(i), r) for i, r in enumerate(records) if r.get("tests")]
         if not tested:

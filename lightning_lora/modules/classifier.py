@@ -8,12 +8,12 @@ import torch
 import torch.nn.functional as F
 from torchmetrics import MeanMetric
 
-from lightning_lora.backbone import load_sequence_classifier, load_tokenizer
 from lightning_lora.errors import UserError
+from lightning_lora.evaluation.metrics import classification_metrics, confusion_matrix
 from lightning_lora.lightning_internals import has_trainer
-from lightning_lora.metrics import classification_metrics, confusion_matrix
+from lightning_lora.models.loading import load_sequence_classifier, load_tokenizer
 from lightning_lora.modules.base import AdaptedModule
-from lightning_lora.outputs import confusion_figure, write_eval_outputs
+from lightning_lora.modules.outputs import confusion_figure, write_eval_outputs
 
 
 class SequenceClassifierModule(AdaptedModule):
@@ -41,8 +41,9 @@ class SequenceClassifierModule(AdaptedModule):
         self.label_names = list(label_names) if label_names else [str(i) for i in range(self.num_labels)]
         self.hparams["num_labels"] = self.num_labels
         self.hparams["label_names"] = self.label_names
-        tokenizer = load_tokenizer(model_name_or_path)
-        self.attach_model(load_sequence_classifier(model_name_or_path, self.label_names, self.load_dtype,
+        # The name with model.gguf_file joined (see AdaptedModule); the training CLI hands over the data's tokenizer.
+        tokenizer = load_tokenizer(self.model_name_or_path)
+        self.attach_model(load_sequence_classifier(self.model_name_or_path, self.label_names, self.load_dtype,
                                                    self.attn_implementation, pad_token_id=tokenizer.pad_token_id),
                           tokenizer)
         self.train_loss = MeanMetric()  # each process trains on its own shard: synced over processes

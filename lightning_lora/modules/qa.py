@@ -6,10 +6,10 @@ from typing import Any
 
 import torch
 
+from lightning_lora.evaluation.metrics import squad_v2_scores, text_overlap_scores
 from lightning_lora.lightning_internals import has_trainer
-from lightning_lora.metrics import squad_v2_scores, text_overlap_scores
 from lightning_lora.modules.causal_lm import CausalLMModule
-from lightning_lora.outputs import write_eval_outputs
+from lightning_lora.modules.outputs import write_eval_outputs
 
 
 class GenerativeQAModule(CausalLMModule):

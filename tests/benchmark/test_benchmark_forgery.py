@@ -18,8 +18,8 @@ from forgery_attacks import (
 )
 
 from lightning_lora.benchmark import sandbox as sb
-from lightning_lora.benchmark.problems import Problem, ProblemSet
 from lightning_lora.benchmark.scoring import evaluate
+from lightning_lora.problems.sources import Problem, ProblemSet
 
 ISOLATIONS = {"bubblewrap": {"isolation": "bubblewrap"}, "process-group": {"isolation": "process-group"}}
 

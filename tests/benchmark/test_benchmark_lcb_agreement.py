@@ -14,8 +14,8 @@ import pickle
 import zlib
 from pathlib import Path
 
-from lightning_lora.benchmark.problems import load_livecodebench
 from lightning_lora.benchmark.scoring import evaluate
+from lightning_lora.problems.sources import load_livecodebench
 
 EXPECTED = "1.500000\n2 3\n"
 #: (program, LiveCodeBench's verdict by its rule, why)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from lightning_lora.benchmark.problems import (
+from lightning_lora.problems.sources import (
     decode_private_tests,
     load_livecodebench,
     load_problems,

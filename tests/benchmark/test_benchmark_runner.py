@@ -9,10 +9,10 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, Qwen2Config
 
 from lightning_lora.benchmark import runner
-from lightning_lora.benchmark.problems import Problem, ProblemSet
 from lightning_lora.benchmark.runner import FUNCTION_STOP, generate_samples, run_benchmark, truncate_at_stop
 from lightning_lora.benchmark.settings import BenchmarkSettings
-from lightning_lora.tiny import ensure_tiny_model
+from lightning_lora.models.tiny import ensure_tiny_model
+from lightning_lora.problems.sources import Problem, ProblemSet
 
 PROBLEMS = [
     Problem(f"p{i}", "Read two integers and print their sum. " * (1 + i % 4) + f"Case {i}.",

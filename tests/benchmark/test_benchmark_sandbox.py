@@ -23,8 +23,8 @@ from benchmark_helpers import (
 )
 
 from lightning_lora.benchmark import sandbox as sb
-from lightning_lora.benchmark.problems import Problem, ProblemSet
 from lightning_lora.benchmark.scoring import evaluate
+from lightning_lora.problems.sources import Problem, ProblemSet
 
 REPO = Path(__file__).resolve().parents[2]
 MODES = {

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from lightning_lora.__main__ import main
-from lightning_lora.benchmark.problems import Problem, ProblemSet
 from lightning_lora.benchmark.scoring import evaluate, read_samples
+from lightning_lora.problems.sources import Problem, ProblemSet
 
 ADD = "a, b = map(int, input().split())\nprint(a + b)"
 PROBLEMS = ProblemSet("toy", [

@@ -12,7 +12,7 @@ import pytest
 from lightning_lora.data.chat import ChatSFTDataModule
 from lightning_lora.data.collate import IGNORE_INDEX
 from lightning_lora.data.sources import DataError
-from lightning_lora.data.synthetic import as_shape
+from lightning_lora.problems.synthetic import as_shape
 
 # Chat templates as the models ship them (tokenizer_config.json, GGUF metadata): no download.
 #: Qwen2.5-*-Instruct (ChatML; a default system turn when the conversation has none).
@@ -106,7 +106,7 @@ def write(path: Path, rows: list[dict]) -> Path:
 
 def tokenizer_dir(root: Path, template: str | None, llama3: bool = False) -> Path:
     """The tiny byte-level tokenizer (see tiny.py) with a real model's template, or none, saved to a folder."""
-    from lightning_lora.tiny import build_tokenizer
+    from lightning_lora.models.tiny import build_tokenizer
 
     tokenizer = build_tokenizer()
     if llama3:
@@ -353,7 +353,7 @@ CHAT = ["--config", str(REPO / "configs" / "quickstart-chat.yaml"), "--trainer.e
 @pytest.mark.parametrize("shape", ["messages", "sharegpt", "alpaca"])
 def test_each_shape_trains_through_the_cli(shape, in_tmp, capsys):
     from lightning_lora.__main__ import main
-    from lightning_lora.data.synthetic import chat_rows
+    from lightning_lora.problems.synthetic import chat_rows
 
     path = write(in_tmp / f"{shape}.jsonl", chat_rows(num_train=32, num_valid=8, shape=shape))
     assert main(["fit", *CHAT, "--data.path", str(path), "--run_name", shape, "--trainer.max_steps", "4",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lightning_lora.data.synthetic import HELDOUT_TOPICS, TOPICS, classification_rows, hard_classification_rows
+from lightning_lora.problems.synthetic import HELDOUT_TOPICS, TOPICS, classification_rows, hard_classification_rows
 
 
 def _has(text: str, words: tuple[str, ...]) -> bool:

@@ -1,5 +1,6 @@
-"""Benchmarking a model as a training run does it: problem sets by spec, the files written beside a checkpoint
-(``<stem>.samples.jsonl`` + ``<stem>.results.json``), and ``best`` / ``best.json`` naming the highest pass@1.
+"""Benchmarking a model as a training run does it: problem sets by spec, and the files written beside a checkpoint
+(``<stem>.samples.jsonl`` + ``<stem>.results.json``, each atomically). ``best`` / ``best.json`` naming the highest
+pass@1 are the run folder's records: :mod:`lightning_lora.checkpoints.run_folder` writes them.
 
 Shared by the training callback (:mod:`lightning_lora.callbacks.benchmark`) and the ``benchmark`` command.
 No Lightning here: the model is any Hugging Face causal LM.
@@ -8,19 +9,18 @@ No Lightning here: the model is any Hugging Face causal LM.
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 import re
 from pathlib import Path
 from typing import Any
 
-from lightning_lora.benchmark.problems import ProblemSet, load_problems
 from lightning_lora.benchmark.runner import run_benchmark
 from lightning_lora.benchmark.scoring import write_results
 from lightning_lora.benchmark.settings import BenchmarkSettings
 from lightning_lora.errors import UserError
+from lightning_lora.files import atomic_write_jsonl
+from lightning_lora.problems.sources import ProblemSet, load_problems
 
-#: The quickstart's held-out problems, generated on first use (see :mod:`lightning_lora.data.synthetic`).
+#: The quickstart's held-out problems, generated on first use (see :mod:`lightning_lora.problems.synthetic`).
 SYNTHETIC_CODE = "synthetic:code"
 
 
@@ -30,8 +30,8 @@ def load_problem_set(settings: BenchmarkSettings) -> ProblemSet:
     if spec is None:
         raise UserError("benchmark settings: problems is unset; name a problem set (e.g. synthetic:code, humaneval).")
     if spec == SYNTHETIC_CODE:
-        from lightning_lora.data.synthetic import benchmark_problems, write_jsonl
-        from lightning_lora.tiny import default_cache_dir
+        from lightning_lora.files import default_cache_dir
+        from lightning_lora.problems.synthetic import benchmark_problems, write_jsonl
 
         path = default_cache_dir() / "data" / "synthetic-code-problems.jsonl"
         if not path.exists():
@@ -54,11 +54,7 @@ def score_and_write(model: Any, tokenizer: Any, problems: Any, settings: Benchma
     """Generate, score, and write ``<stem>.samples.jsonl`` and ``<stem>.results.json``; return the results."""
     samples, results = run_benchmark(model, tokenizer, problems, settings)
     results["summary"].update(extra or {})
-    out_stem.parent.mkdir(parents=True, exist_ok=True)
-    samples_path = out_stem.with_name(out_stem.name + ".samples.jsonl")
-    tmp = samples_path.with_suffix(".tmp")
-    tmp.write_text("".join(json.dumps(s) + "\n" for s in samples))
-    tmp.replace(samples_path)
+    atomic_write_jsonl(out_stem.with_name(out_stem.name + ".samples.jsonl"), samples)
     write_results(out_stem.with_name(out_stem.name + ".results.json"), results)
     return results
 
@@ -67,39 +63,6 @@ def headline(results: dict[str, Any]) -> tuple[float, int, int]:
     """(pass@1, problems passed, problems) from a results dict."""
     s = results["summary"]
     return float(s["pass@k"].get("pass@1") or 0.0), int(s["problems_passed"]), int(s["num_problems"])
-
-
-def update_best(ckpt_dir: Path, checkpoint: Path, step: int, results: dict[str, Any]) -> bool:
-    """Point ``best`` and ``best.json`` at ``checkpoint`` if its pass@1 beats the recorded best.
-
-    Ties keep the earlier checkpoint: fewer steps for the same score.
-    """
-    record_path = ckpt_dir / "best.json"
-    if record_path.exists():
-        current = json.loads(record_path.read_text())
-        if current.get("pass@1", -1.0) >= headline(results)[0] and current.get("checkpoint") != checkpoint.name:
-            return False
-    write_best(ckpt_dir, checkpoint, step, results)
-    return True
-
-
-def write_best(ckpt_dir: Path, checkpoint: Path, step: int, results: dict[str, Any], tag: str = "") -> None:
-    """Write ``best[.tag].json`` naming ``checkpoint``; the ``best`` link only for the run's own settings (no tag)."""
-    pass1, passed, total = headline(results)
-    suffix = f".{tag}" if tag else ""
-    record = {"checkpoint": checkpoint.name, "step": step, "pass@1": pass1, "passed": passed, "total": total,
-              "results": f"{checkpoint.stem}{suffix}.results.json"}
-    record_path = ckpt_dir / f"best{suffix}.json"
-    tmp = record_path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(record, indent=2) + "\n")
-    tmp.replace(record_path)
-    if tag:
-        return
-    tmp_link = ckpt_dir / ".best.tmp"
-    if tmp_link.is_symlink() or tmp_link.exists():
-        tmp_link.unlink()
-    os.symlink(checkpoint.name, tmp_link)
-    tmp_link.replace(ckpt_dir / "best")
 
 
 def settings_tag(overrides: dict[str, Any]) -> str:

@@ -1,6 +1,6 @@
 """The real models that ``models fetch`` knows (PyPI packages that carry them), where fetched ones live,
 and ``real:<name>`` resolved to a fetched folder. A leaf: the backbone loader and METEOR read it;
-fetching and converting is :mod:`lightning_lora.models`.
+fetching and converting is :mod:`lightning_lora.models.fetch`.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lightning_lora.errors import UserError
-from lightning_lora.tiny import default_cache_dir
+from lightning_lora.files import default_cache_dir
 
 MARKER = "lightning_lora-fetched.json"
 GGUF_FOLDER = "gguf"

@@ -72,7 +72,7 @@ class LoraArgs:
         lora_dropout: dropout on the LoRA input.
         target_modules: module names (matched as the last name components, as PEFT does);
             ``["all-linear"]`` for every linear layer but the output head; unset: the architecture's
-            default (``lightning_lora.methods.LORA_TARGETS``, e.g. all projections of Qwen2/Llama).
+            default (``lightning_lora.models.methods.LORA_TARGETS``, e.g. all projections of Qwen2/Llama).
         bias: ``none``, ``all`` or ``lora_only`` biases are trained too.
         modules_to_save: extra modules trained in full and saved with the adapter (e.g. a task head).
     """
@@ -102,7 +102,7 @@ class IA3Args:
 
     Args:
         target_modules: modules whose activations get a learned scaling vector; unset: the
-            architecture's default (``lightning_lora.methods.IA3_TARGETS``, e.g. k/v/down_proj).
+            architecture's default (``lightning_lora.models.methods.IA3_TARGETS``, e.g. k/v/down_proj).
         feedforward_modules: the targets that are feed-forward layers (scaled on their input, not
             output); must be a subset of ``target_modules``; unset: the architecture's default ones
             among the targets.
@@ -231,7 +231,7 @@ def _with_heads(model: nn.Module, modules_to_save: list[str] | None, task_type: 
 
 
 def newly_initialized(model: nn.Module) -> list[str]:
-    """Modules the loader initialised at random (set by :mod:`lightning_lora.backbone`; none for other models)."""
+    """Modules the loader initialised at random (set by :mod:`lightning_lora.models.loading`; none for other models)."""
     return list(getattr(model, "newly_initialized_modules", None) or [])
 
 

@@ -1,6 +1,6 @@
 """lm-evaluation-harness tasks on a model object: lm-eval's own ``HFLM`` and ``simple_evaluate``, not a copy.
 
-Used by the ``evaluate`` command and by :class:`~lightning_lora.callbacks.harness.HarnessCallback` (tasks on
+Used by the ``evaluate`` command and by :class:`~lightning_lora.callbacks.lm_eval_tasks.HarnessCallback` (tasks on
 every checkpoint). lm-eval is an optional extra (``pip install 'lightning_lora[lm-eval]'``); its standard tasks
 download their data from the hub, so offline runs use local task YAMLs (``include_path``) or the generated
 ``synthetic_code_choice`` task. No Lightning here.
@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from lightning_lora.errors import UserError
+from lightning_lora.files import atomic_write_json, default_cache_dir
 
 #: The file ``evaluate`` writes in its output folder, and the suffix of the callback's file beside a checkpoint.
 LM_EVAL_FILE = "lm_eval.json"
@@ -125,12 +126,8 @@ def flat_metrics(result: dict[str, Any]) -> dict[str, float]:
 
 
 def write_result(path: Path, result: dict[str, Any]) -> Path:
-    """Write a result as JSON (temporary file + rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(result, indent=2) + "\n")
-    tmp.replace(path)
-    return path
+    """Write a result as JSON (atomically)."""
+    return atomic_write_json(path, result)
 
 
 def format_table(result: dict[str, Any]) -> str:
@@ -167,8 +164,7 @@ def write_task(folder: Path, name: str, data_file: Path) -> Path:
 
 def ensure_synthetic_task() -> Path:
     """The folder of the generated ``synthetic_code_choice`` task (written once in the cache)."""
-    from lightning_lora.data.synthetic import code_choice_rows, write_jsonl
-    from lightning_lora.tiny import default_cache_dir
+    from lightning_lora.problems.synthetic import code_choice_rows, write_jsonl
 
     folder = default_cache_dir() / "lm_eval_tasks"
     data = folder / f"{SYNTHETIC_TASK}.jsonl"

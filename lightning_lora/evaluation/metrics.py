@@ -143,7 +143,7 @@ def _wordnet() -> tuple[Any, str]:
     if _WORDNET is None:
         if importlib.util.find_spec("nltk") is None:
             return None, METEOR_NO_NLTK
-        from lightning_lora.model_registry import wordnet_reader
+        from lightning_lora.models.registry import wordnet_reader
 
         with warnings.catch_warnings():  # "multilingual functions are not available": English is all METEOR uses
             warnings.simplefilter("ignore", UserWarning)

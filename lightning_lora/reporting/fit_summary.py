@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from lightning_lora.retention import summary_line
+from lightning_lora.checkpoints.summary import summary_line
 
 
 def fit_summary(trainer: Any) -> str:

@@ -9,7 +9,14 @@ import lightning as L
 from lightning.pytorch.utilities import rank_zero_info
 
 from lightning_lora.callbacks.on_save import EvaluateOnSave, run_checkpoint
-from lightning_lora.harness import HarnessSettings, flat_metrics, require_lm_eval, run_harness, task_manager, write_result
+from lightning_lora.evaluation.lm_eval_tasks import (
+    HarnessSettings,
+    flat_metrics,
+    require_lm_eval,
+    run_harness,
+    task_manager,
+    write_result,
+)
 
 
 class HarnessCallback(EvaluateOnSave):
@@ -20,7 +27,7 @@ class HarnessCallback(EvaluateOnSave):
     lm_eval/<task>/acc`` keeps the best checkpoints by a task and ``EarlyStopping`` can watch one.
 
     Args:
-        settings: the tasks and how to run them (:class:`~lightning_lora.harness.HarnessSettings`); keep
+        settings: the tasks and how to run them (:class:`~lightning_lora.evaluation.lm_eval_tasks.HarnessSettings`); keep
             ``limit`` small: every checkpoint pays for it.
         wait_timeout_s: how long the other ranks wait for one evaluation (multi-process runs).
     """

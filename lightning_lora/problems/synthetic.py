@@ -9,11 +9,12 @@ not a real coding task.
 
 from __future__ import annotations
 
-import json
 import random
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
+
+from lightning_lora.files import atomic_write_jsonl
 
 
 @dataclass(frozen=True)
@@ -156,11 +157,7 @@ def code_choice_rows(num_rows: int = 48, seed: int = 2) -> list[dict]:
 
 def write_jsonl(rows: list[dict], path: Path) -> Path:
     """Write rows as JSON lines (atomically: a reader never sees half a file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text("".join(json.dumps(row) + "\n" for row in rows))
-    tmp.replace(path)
-    return path
+    return atomic_write_jsonl(path, rows)
 
 
 def tokenizer_corpus() -> list[str]:

@@ -32,8 +32,8 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
-from lightning_lora.backbone import load_causal_lm, load_tokenizer
-from lightning_lora.model_registry import (  # noqa: F401  (re-exported: models.X for callers and tests)
+from lightning_lora.models.loading import load_causal_lm, load_tokenizer
+from lightning_lora.models.registry import (  # noqa: F401  (re-exported: models.X for callers and tests)
     GGUF_FOLDER,
     MARKER,
     REGISTRY,

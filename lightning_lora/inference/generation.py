@@ -1,7 +1,7 @@
 """Prompt in, text out, with the prompt format training used: one path for ``generate``, ``chat``, ``predict``
 and the code benchmark.
 
-Pure PyTorch + transformers (no Lightning). The prompt text comes from :mod:`lightning_lora.prompting`;
+Pure PyTorch + transformers (no Lightning). The prompt text comes from :mod:`lightning_lora.inference.prompting`;
 decoding settings become one ``GenerationConfig`` (:func:`generation_config`), the same one an export
 writes as ``generation_config.json``, so an exported model decodes as ``generate`` does.
 """
@@ -16,7 +16,7 @@ import torch
 from tqdm import tqdm
 
 from lightning_lora.errors import UserError
-from lightning_lora.prompting import build_prompt, has_chat_template
+from lightning_lora.inference.prompting import build_prompt, has_chat_template
 
 #: Default answer budget of ``generate`` and ``chat`` (tokens).
 DEFAULT_MAX_NEW_TOKENS = 256

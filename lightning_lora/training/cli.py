@@ -41,24 +41,25 @@ from lightning.pytorch.callbacks.progress import ProgressBar  # noqa: E402
 from lightning.pytorch.cli import LightningArgumentParser, SaveConfigCallback  # noqa: E402
 from lightning.pytorch.utilities.seed import isolate_rng  # noqa: E402
 
-from lightning_lora.backbone import with_gguf_file  # noqa: E402
 from lightning_lora.callbacks.checkpoint import RunCheckpoint  # noqa: E402
 from lightning_lora.callbacks.preemption import SynchronizedStop  # noqa: E402
 from lightning_lora.callbacks.random_state import RandomStateCheckpoint  # noqa: E402
 from lightning_lora.callbacks.throughput import TokenThroughput  # noqa: E402
-from lightning_lora.checkpoints import (  # noqa: E402
-    LOG_ROOT,
+from lightning_lora.checkpoints.reading import (  # noqa: E402
     check_output_folders_writable,
-    checkpoint_dir,
     read_metadata,
     refuse_fresh_fit_into,
     refuse_resume_after_early_stop,
     resolve_ckpt_path,
 )
+from lightning_lora.data.base import BaseDataModule  # noqa: E402
 from lightning_lora.errors import UserError, first_line, summarize_parse_error  # noqa: E402
+from lightning_lora.files import LOG_ROOT, checkpoint_dir  # noqa: E402
 from lightning_lora.lightning_internals import ConfigOverCheckpointCLI, progress_bar  # noqa: E402
+from lightning_lora.models.loading import load_tokenizer, sharing_tokenizer, with_gguf_file  # noqa: E402
 from lightning_lora.modules.base import AdaptedModule  # noqa: E402
-from lightning_lora.run_lock import RunLock, is_primary_process  # noqa: E402
+from lightning_lora.training.config_upgrade import saved_config_text, upgraded_config_arguments  # noqa: E402
+from lightning_lora.training.run_lock import RunLock, is_primary_process  # noqa: E402
 
 
 class OneLineErrorParser(LightningArgumentParser):
@@ -91,12 +92,14 @@ class SaveConfigToRun(SaveConfigCallback):
 class LightningLoraCLI(ConfigOverCheckpointCLI):
     """LightningCLI with the project's defaults: run folders, checkpoint cadence, linked model name.
 
-    A ``fit`` holds its run folder's :class:`~lightning_lora.run_lock.RunLock` from before anything is
+    A ``fit`` holds its run folder's :class:`~lightning_lora.training.run_lock.RunLock` from before anything is
     written until the CLI returns or raises (and the kernel frees it on any other exit).
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.run_lock: RunLock | None = None
+        # (name, tokenizer): loaded once in before_instantiate_classes, for the data and the task module alike.
+        self.shared_tokenizer: tuple[str, Any] | None = None
         try:
             super().__init__(*args, **kwargs)
         finally:
@@ -160,7 +163,8 @@ class LightningLoraCLI(ConfigOverCheckpointCLI):
             has_last = (checkpoint_dir(config.run_name) / "last.ckpt").is_file()
             config.ckpt_path = ckpt_path = "last" if has_last else None
         if ckpt_path:
-            config.ckpt_path = ckpt_path = str(resolve_ckpt_path(ckpt_path, config.run_name))
+            config.ckpt_path = ckpt_path = str(resolve_ckpt_path(ckpt_path, config.run_name,
+                                                                      resume=self.subcommand == "fit"))
             if self.subcommand == "fit":
                 refuse_resume_after_early_stop(checkpoint_dir(config.run_name))
         elif self.subcommand == "fit":
@@ -174,6 +178,8 @@ class LightningLoraCLI(ConfigOverCheckpointCLI):
                 "init_args": {"save_dir": str(LOG_ROOT), "name": config.run_name, "version": version,
                               "default_hp_metric": False},
             }
+        with isolate_rng():  # one load for the run: this data module, the run's own, and the task module
+            self.shared_tokenizer = _connect_tokenizer(datamodule)
         if self.subcommand in ("fit", "validate", "test") and os.environ.get("LOCAL_RANK", "0") == "0":
             # Read, check and tokenize the data now (cached for the run's own data module), so a data
             # error is reported before any model weights are loaded. The random state is put back:
@@ -183,10 +189,19 @@ class LightningLoraCLI(ConfigOverCheckpointCLI):
             self.checked_data = datamodule  # built once: the run's own data module adopts it
 
     def instantiate_classes(self) -> None:
-        super().instantiate_classes()
+        """LightningCLI's classes, with the one tokenizer of the run: the task module gets it through
+        :func:`~lightning_lora.models.loading.sharing_tokenizer` while it is built, the data module adopts the
+        early one (tokenizer included) or is connected to it."""
+        if self.shared_tokenizer is None:
+            super().instantiate_classes()
+        else:
+            with sharing_tokenizer(*self.shared_tokenizer):
+                super().instantiate_classes()
         checked = getattr(self, "checked_data", None)
         if checked is not None and type(checked) is type(self.datamodule):
             self.datamodule.adopt_built(checked)
+        elif self.shared_tokenizer is not None and isinstance(self.datamodule, BaseDataModule):
+            self.datamodule.connect(self.shared_tokenizer[1])
 
 
 def _datamodule_from_config(config: Any) -> Any:
@@ -194,6 +209,17 @@ def _datamodule_from_config(config: Any) -> Any:
     module_name, _, class_name = config.data.class_path.rpartition(".")
     data_class = getattr(importlib.import_module(module_name), class_name)
     return data_class(**config.data.init_args.as_dict())
+
+
+def _connect_tokenizer(datamodule: Any) -> tuple[str, Any] | None:
+    """Load the run's tokenizer (``data.tokenizer_name_or_path``, linked from the model's name) once and connect
+    it to ``datamodule``; None for a data module of another kind, or without a name (its own check says so)."""
+    name = getattr(datamodule, "tokenizer_name_or_path", None)
+    if not isinstance(datamodule, BaseDataModule) or not name:
+        return None
+    tokenizer = load_tokenizer(name)
+    datamodule.connect(tokenizer)
+    return name, tokenizer
 
 
 def _fill_label_names(config: Any, datamodule: Any) -> None:
@@ -239,7 +265,7 @@ def build_cli(args: list[str] | None = None, run: bool = True) -> LightningLoraC
     """Build (and by default run) the CLI; tests call this with a list of arguments."""
     if args is not None:
         check_config_files(args)
-        args = nested_nulls_as_dicts(args)
+        args = nested_nulls_as_dicts(upgraded_config_arguments(args))
     return LightningLoraCLI(
         AdaptedModule, LightningDataModule, subclass_mode_model=True, subclass_mode_data=True,
         parser_class=OneLineErrorParser, save_config_callback=SaveConfigToRun, save_config_kwargs={"overwrite": True},
@@ -248,7 +274,7 @@ def build_cli(args: list[str] | None = None, run: bool = True) -> LightningLoraC
         # parameter report (trainable vs total, params.json) says what matters.
         trainer_defaults={"check_val_every_n_epoch": None, "log_every_n_steps": 20, "use_distributed_sampler": False,
                           "enable_model_summary": False,
-                          "plugins": [{"class_path": "lightning_lora.checkpoint_io.AtomicCheckpointIO"}]},
+                          "plugins": [{"class_path": "lightning_lora.checkpoints.atomic_io.AtomicCheckpointIO"}]},
         args=args, run=run, parser_kwargs={"default_env": False},
     )
 
@@ -314,26 +340,3 @@ def build_from_config(config: str | Path) -> LightningLoraCLI:
     with warnings.catch_warnings():  # Lightning's "args and sys.argv both given" (we pass args on purpose)
         warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended")
         return build_cli(["--config", saved_config_text(Path(config)), "--trainer.logger", "false"], run=False)
-
-
-def saved_config_text(config: Path) -> str:
-    """A run folder's ``config.yaml`` as YAML text, upgraded where an earlier version wrote it differently.
-
-    Before the benchmark settings became one schema, ``BenchmarkCallback`` took them flat
-    (``init_args: {problems: ..., n: ...}``); they now sit under ``init_args.settings``.
-    """
-    import yaml
-
-    text = config.read_text()
-    data = yaml.safe_load(text)
-    callbacks = (data.get("trainer") or {}).get("callbacks") if isinstance(data, dict) else None
-    upgraded = False
-    for callback in callbacks if isinstance(callbacks, list) else []:
-        init_args = callback.get("init_args") if isinstance(callback, dict) else None
-        if str(callback.get("class_path", "") if isinstance(callback, dict) else "").endswith(".BenchmarkCallback") \
-                and isinstance(init_args, dict) and "settings" not in init_args:
-            wait = {k: init_args.pop(k) for k in ("wait_timeout_s",) if k in init_args}
-            settings = {k: v for k, v in init_args.items() if v is not None}  # unset then, the defaults now
-            callback["init_args"] = {"settings": settings, **wait}
-            upgraded = True
-    return yaml.safe_dump(data, sort_keys=False) if upgraded else text

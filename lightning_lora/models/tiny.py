@@ -7,15 +7,15 @@ loaded back by path through exactly the code a user's hub model goes through. No
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from pathlib import Path
 
 import torch
 
-from lightning_lora.data.synthetic import tokenizer_corpus
 from lightning_lora.errors import UserError
+from lightning_lora.files import default_cache_dir
+from lightning_lora.problems.synthetic import tokenizer_corpus
 
 #: Bump when the recipe below changes so stale cached directories are not reused.
 TINY_VERSION = 8
@@ -27,11 +27,6 @@ CHATML_TEMPLATE = (
 ARCHITECTURES = ("qwen2", "llama", "gpt2", "distilbert")
 ENCODERS = ("distilbert",)
 EMBEDDING_SCALE = 12.0
-
-
-def default_cache_dir() -> Path:
-    """Where generated artefacts live: ``$LIGHTNING_LORA_CACHE`` or ``~/.cache/lightning_lora``."""
-    return Path(os.environ.get("LIGHTNING_LORA_CACHE", Path.home() / ".cache" / "lightning_lora"))
 
 
 def build_tokenizer(vocab_size: int = 768):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import errno
-import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ import torch
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 from lightning_lora.errors import UserError
+from lightning_lora.files import atomic_write
 
 _DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 
@@ -21,7 +21,8 @@ class DiskFullError(UserError):
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
-    """Write to a temporary file in the target's folder, fsync it, then rename it over the target.
+    """Write to a temporary file in the target's folder, fsync it, then rename it over the target
+    (:func:`~lightning_lora.files.atomic_write`).
 
     A rename within one filesystem is atomic, so ``last.ckpt`` is always the previous complete
     checkpoint or the new complete one. Remote paths (``s3://`` ...) go through Lightning's own writer.
@@ -32,31 +33,16 @@ class AtomicCheckpointIO(TorchCheckpointIO):
             super().save_checkpoint(checkpoint, path, storage_options)
             return
         target = Path(str(path).removeprefix("file://"))
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
         try:
-            with open(tmp, "wb") as f:
-                torch.save(checkpoint, f)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, target)
+            atomic_write(target, lambda f: torch.save(checkpoint, f), durable=True)  # durable: survives a power cut
         except OSError as err:
             if err.errno not in _DISK_FULL:
                 raise
-            tmp.unlink(missing_ok=True)
             free = shutil.disk_usage(target.parent).free
             raise DiskFullError(
                 f"No space left on the device to write {_shown(target)} (it needs about {_size(tensor_bytes(checkpoint))}, "
                 f"{_size(free)} free); the checkpoints written before it, last.ckpt included, are intact. "
                 "Free some space and resume with --ckpt_path last.") from err
-        finally:
-            if tmp.exists():
-                tmp.unlink()
-        directory = os.open(target.parent, os.O_RDONLY)
-        try:
-            os.fsync(directory)  # the rename itself survives a power cut
-        finally:
-            os.close(directory)
 
 
 def tensor_bytes(obj: Any) -> int:

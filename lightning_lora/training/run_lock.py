@@ -9,7 +9,6 @@ zero holds it for the whole process group.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import sys
@@ -17,6 +16,7 @@ import time
 from pathlib import Path
 
 from lightning_lora.errors import UserError
+from lightning_lora.files import try_lock, unlock
 
 
 class RunInUseError(UserError):
@@ -44,13 +44,9 @@ class RunLock:
 
     def acquire(self) -> RunLock:
         """Take the lock, or raise :class:`RunInUseError` naming the folder and the holder's pid."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = _read_holder(fd)
-            os.close(fd)
+        fd = try_lock(self.path)
+        if fd is None:
+            holder = _read_holder(self.path)
             since = time.strftime("%H:%M:%S", time.localtime(holder["started"])) if "started" in holder else "?"
             raise RunInUseError(
                 f"{self.run_folder} is in use by another fit (pid {holder.get('pid', '?')}, started {since}); "
@@ -64,8 +60,7 @@ class RunLock:
     def release(self) -> None:
         """Drop the lock (the file stays: removing it would race with a run that is opening it)."""
         if self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
+            unlock(self._fd)
             self._fd = None
 
     @property
@@ -73,8 +68,8 @@ class RunLock:
         return self._fd is not None
 
 
-def _read_holder(fd: int) -> dict:
+def _read_holder(path: Path) -> dict:
     try:
-        return json.loads(os.pread(fd, 4096, 0).decode() or "{}")
+        return json.loads(path.read_text()[:4096] or "{}")
     except (OSError, ValueError):
         return {}

@@ -2,8 +2,8 @@
 ``tiny:<arch>`` or ``real:<name>``.
 
 Every path goes through ``from_pretrained``: a tiny offline model is first written to disk
-(:mod:`lightning_lora.tiny`), a ``real:`` alias names a model fetched by ``models fetch``
-(:mod:`lightning_lora.models`), and both are loaded by path exactly as a user's model would be.
+(:mod:`lightning_lora.models.tiny`), a ``real:`` alias names a model fetched by ``models fetch``
+(:mod:`lightning_lora.models.fetch`), and both are loaded by path exactly as a user's model would be.
 A GGUF file is read by transformers through the ``gguf`` package and de-quantized into
 ``model.dtype``; the result is an ordinary model (no quantization config is kept), so checkpoints,
 ``save_pretrained`` and merged exports need no ``gguf`` afterwards.
@@ -14,6 +14,9 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,8 +24,8 @@ from typing import Any
 import torch
 
 from lightning_lora.errors import UserError, first_line
-from lightning_lora.model_registry import resolve_real_spec
-from lightning_lora.tiny import resolve_tiny_spec
+from lightning_lora.models.registry import resolve_real_spec
+from lightning_lora.models.tiny import resolve_tiny_spec
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16, "auto": "auto"}
 
@@ -83,8 +86,35 @@ def resolve_dtype(dtype: str) -> Any:
     return DTYPES[dtype]
 
 
+#: The tokenizer :func:`sharing_tokenizer` hands over, and the name it answers to, while its block runs.
+_SHARED_TOKENIZER: ContextVar[tuple[str, Any] | None] = ContextVar("lightning_lora_shared_tokenizer", default=None)
+
+
+@contextmanager
+def sharing_tokenizer(name_or_path: str, tokenizer: Any) -> Iterator[None]:
+    """Within the block, ``load_tokenizer(name_or_path)`` returns ``tokenizer`` instead of loading it again.
+
+    The training CLI loads a run's tokenizer once, gives it to the data module (``connect``), and builds the
+    task module inside this block: the module's ``__init__`` asks :func:`load_tokenizer` for it as it always
+    does (it needs the pad id before the weights load) and gets the same object. Why a scoped hand-over rather
+    than a ``tokenizer`` argument of the module: LightningCLI builds the module from its constructor's
+    signature, so such an argument would become a command-line option and a key of every saved config, where
+    a tokenizer object has no place. Outside the block (tests, ``generate``, ``export`` of a folder) nothing
+    changes. Only a request for the same name and padding side is served; any other loads as usual.
+    """
+    token = _SHARED_TOKENIZER.set((name_or_path, tokenizer))
+    try:
+        yield
+    finally:
+        _SHARED_TOKENIZER.reset(token)
+
+
 def load_tokenizer(name_or_path: str, padding_side: str = "right"):
-    """Tokenizer with a pad token (the EOS token stands in when the model has none)."""
+    """Tokenizer with a pad token (the EOS token stands in when the model has none); inside
+    :func:`sharing_tokenizer`, the tokenizer handed over for ``name_or_path``."""
+    shared = _SHARED_TOKENIZER.get()
+    if shared is not None and shared[0] == name_or_path and shared[1].padding_side == padding_side:
+        return shared[1]
     from transformers import AutoTokenizer
 
     source = resolve_source(name_or_path)

@@ -17,11 +17,11 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
-from lightning_lora.backbone import resolve_source, with_gguf_file
 from lightning_lora.errors import UserError, first_line
-from lightning_lora.inference import PromptFormat, generation_config
-from lightning_lora.methods import PEFT_METHODS
-from lightning_lora.prompting import has_chat_template
+from lightning_lora.inference.generation import PromptFormat, generation_config
+from lightning_lora.inference.prompting import has_chat_template
+from lightning_lora.models.loading import resolve_source, with_gguf_file
+from lightning_lora.models.methods import PEFT_METHODS
 
 EXPORT_FILE = "export.json"
 
@@ -62,7 +62,7 @@ def export_module(module: Any, output: Path, merge: bool, info: dict[str, Any] |
 
     A causal LM's folder also carries its prompt format: the chat template in the tokenizer files, the
     training system prompt (``prompt``) in export.json, and ``generation_config.json`` with the decoding
-    ``generate`` uses (:func:`~lightning_lora.inference.generation_config`). ``card`` turns export.json's
+    ``generate`` uses (:func:`~lightning_lora.inference.generation.generation_config`). ``card`` turns export.json's
     content into the folder's ``README.md``.
 
     Merging folds the adapter into ``module.model`` in place (PEFT's ``merge_and_unload``); for

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from lightning_lora.checkpoints import LOG_ROOT
+from lightning_lora.files import LOG_ROOT
 
 RESULTS_PATTERN = re.compile(r"step(\d+)\.results\.json$")
 MAX_ROWS = 15
@@ -23,7 +23,7 @@ def run_figures(ckpt_path: Path, run_name: str, logger_version: int | None) -> d
     The run's folders are found from the checkpoint (``<root>/checkpoints/<run>/X.ckpt`` beside
     ``<root>/tb_logs/<run>/version_N``); what is missing is left out.
     """
-    from lightning_lora.comparison import read_scalars
+    from lightning_lora.reporting.runs import read_scalars
 
     ckpt_dir = ckpt_path.absolute().parent
     log_dir = ckpt_dir.parent.parent / LOG_ROOT / run_name

@@ -1,0 +1,96 @@
+"""Reading an exported folder back: one written by ``export`` (a PEFT adapter on its base, or a merged model),
+another tool's PEFT adapter folder, or any Hugging Face model folder, with the prompt format it carries.
+
+The writer is :mod:`lightning_lora.export.writer`; ``generate``, ``chat`` and ``evaluate --model`` reach this
+module through :func:`lightning_lora.training.restore.restore`. No Lightning here.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lightning_lora.errors import UserError, first_line
+from lightning_lora.export.writer import EXPORT_FILE
+from lightning_lora.inference.generation import PromptFormat
+from lightning_lora.inference.prompting import has_chat_template
+
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model", "vocab.json")
+
+
+class ExportFolderError(UserError):
+    """``--model`` names no folder, or one that cannot be loaded as a model."""
+
+
+@dataclass
+class Exported:
+    """An exported folder loaded: the model in eval mode, its tokenizer, the prompt format, and ``export.json``."""
+
+    folder: Path
+    model: Any
+    tokenizer: Any
+    prompt: PromptFormat
+    record: dict[str, Any]
+
+
+def read_export_record(folder: Path) -> dict[str, Any]:
+    """``export.json`` of an exported folder ({} for another Hugging Face folder)."""
+    record = folder / EXPORT_FILE
+    return json.loads(record.read_text()) if record.is_file() else {}
+
+
+def open_export(folder: Path, option: str = "--model") -> tuple[Any, dict[str, Any]]:
+    """The tokenizer and ``export.json`` record of a folder written by ``export``, or of any Hugging Face model
+    folder; one line naming ``option`` and the folder when it is none."""
+    from lightning_lora.models.loading import load_tokenizer
+
+    if not folder.is_dir():
+        raise ExportFolderError(f"{option} {folder}: no model folder there (a folder written by lightning_lora export, "
+                                "or a Hugging Face model folder).")
+    if not any((folder / name).is_file() for name in TOKENIZER_FILES):
+        raise ExportFolderError(f"{option} {folder} has no tokenizer files ({', '.join(TOKENIZER_FILES[:2])}); "
+                                "an export made by lightning_lora export carries them.")
+    return load_tokenizer(str(folder)), read_export_record(folder)
+
+
+def load_export_model(folder: Path, record: dict[str, Any], tokenizer: Any, option: str = "--model") -> Any:
+    """The model of an exported folder in eval mode: a PEFT adapter on the base its record (or, from another
+    tool, its ``adapter_config.json``) names, a ``.gguf`` base included; or the whole (merged) model."""
+    from lightning_lora.models.loading import load_causal_lm
+
+    adapter_config = folder / "adapter_config.json"
+    if record.get("format") == "peft_adapter" or adapter_config.is_file():
+        from peft import PeftModel
+
+        # another tool's adapter folder has no export.json: its base is the one adapter_config.json names
+        base_path = record.get("base_model_path") or json.loads(adapter_config.read_text()).get("base_model_name_or_path")
+        if not base_path:
+            raise ExportFolderError(f"{option} {folder}: {adapter_config.name} names no base model "
+                                    "(base_model_name_or_path), and there is no export.json; say which base it adapts there.")
+        base = load_causal_lm(base_path, pad_token_id=tokenizer.pad_token_id)
+        model = PeftModel.from_pretrained(base, str(folder))
+    else:
+        model = load_causal_lm(str(folder), pad_token_id=tokenizer.pad_token_id)
+    return model.eval()
+
+
+def load_exported(folder: Path, need_prompt_format: bool = True, option: str = "--model") -> Exported:
+    """A folder written by ``export`` (adapter or merged), or any Hugging Face model folder.
+
+    With ``need_prompt_format`` (``generate``, ``chat``) the folder must say how prompts are written: an
+    ``export.json`` or a tokenizer with a chat template. A folder whose model cannot be loaded is one line."""
+    tokenizer, record = open_export(folder, option)
+    fmt = record.get("prompt_format") or {}
+    if need_prompt_format and not has_chat_template(tokenizer) and fmt.get("chat_template") is not False:
+        raise ExportFolderError(f"{option} {folder}: its tokenizer has no chat template, so the prompt format the model "
+                                "expects is unknown; export it again with lightning_lora export, which writes it.")
+    try:
+        model = load_export_model(folder, record, tokenizer, option)
+    except UserError:
+        raise
+    except (OSError, ValueError) as err:
+        raise ExportFolderError(f"{option} {folder} cannot be loaded as a model: {first_line(err)}") from err
+    prompt = PromptFormat(system_prompt=fmt.get("system_prompt"), chat=fmt.get("chat", True))
+    return Exported(folder, model, tokenizer, prompt, record)
