@@ -51,3 +51,22 @@ def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Run in a temporary folder so tb_logs/ and checkpoints/ land there."""
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+@pytest.fixture
+def old_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_qwen2: Path) -> Path:
+    """``tests/fixtures/run_before_layout`` (a run folder and an export written by an earlier version) copied into
+    ``tmp_path`` as the working folder; its export's base (an absolute path of the machine that wrote it) points
+    at this session's tiny model."""
+    import json
+    import shutil
+
+    root = tmp_path / "run"
+    shutil.copytree(Path(__file__).resolve().parent / "fixtures" / "run_before_layout", root, symlinks=True)
+    record_file = root / "exports" / "before_layout" / "export.json"
+    record = json.loads(record_file.read_text())
+    record["base_model_path"] = str(tiny_qwen2)
+    record_file.write_text(json.dumps(record, indent=2) + "\n")
+    monkeypatch.chdir(root)
+    return root
+

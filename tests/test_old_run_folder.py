@@ -10,7 +10,6 @@ the run's config names.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -22,19 +21,6 @@ FIXTURE = Path(__file__).resolve().parent / "fixtures" / "run_before_layout"
 RUN = Path("checkpoints") / "before_layout"
 EXPORT = Path("exports") / "before_layout"
 PROMPTS = ["Read two integers from one line and print their sum.", "Print the maximum of two integers a and b."]
-
-
-@pytest.fixture
-def old_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_qwen2: Path) -> Path:
-    """The fixture copied into ``tmp_path`` (the working folder), its export pointed at this session's tiny model."""
-    root = tmp_path / "run"
-    shutil.copytree(FIXTURE, root, symlinks=True)
-    record_file = root / EXPORT / "export.json"
-    record = json.loads(record_file.read_text())
-    record["base_model_path"] = str(tiny_qwen2)
-    record_file.write_text(json.dumps(record, indent=2) + "\n")
-    monkeypatch.chdir(root)
-    return root
 
 
 def _answers(capsys: pytest.CaptureFixture, *source: str) -> list[str]:
