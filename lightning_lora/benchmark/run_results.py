@@ -17,8 +17,9 @@ from lightning_lora.benchmark.runner import run_benchmark
 from lightning_lora.benchmark.scoring import write_results
 from lightning_lora.benchmark.settings import BenchmarkSettings
 from lightning_lora.errors import UserError
-from lightning_lora.files import atomic_write_jsonl
+from lightning_lora.files import atomic_write_jsonl, default_cache_dir
 from lightning_lora.problems.sources import ProblemSet, load_problems
+from lightning_lora.problems.synthetic import benchmark_problems, write_jsonl
 
 #: The quickstart's held-out problems, generated on first use (see :mod:`lightning_lora.problems.synthetic`).
 SYNTHETIC_CODE = "synthetic:code"
@@ -30,9 +31,6 @@ def load_problem_set(settings: BenchmarkSettings) -> ProblemSet:
     if spec is None:
         raise UserError("benchmark settings: problems is unset; name a problem set (e.g. synthetic:code, humaneval).")
     if spec == SYNTHETIC_CODE:
-        from lightning_lora.files import default_cache_dir
-        from lightning_lora.problems.synthetic import benchmark_problems, write_jsonl
-
         path = default_cache_dir() / "data" / "synthetic-code-problems.jsonl"
         if not path.exists():
             write_jsonl(benchmark_problems(), path)

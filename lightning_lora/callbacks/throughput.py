@@ -19,6 +19,7 @@ from lightning.fabric.utilities.throughput import get_available_flops
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
 from lightning_lora.data.collate import IGNORE_INDEX, real_token_mask
+from lightning_lora.models.methods import logical_numel
 
 #: Dense bf16 peaks in TFLOP/s (NVIDIA datasheets) of GPUs that Lightning 2.6.6's ``get_available_flops``
 #: misses or misreads: it reads every name containing "l4" as the L4 (121), so an L40 or L40S would get
@@ -95,8 +96,6 @@ class FlopCounts:
 
 def flop_counts(model: torch.nn.Module) -> FlopCounts:
     """Count the parameters of a Hugging Face model (PEFT-wrapped or not) by role; see :class:`FlopCounts`."""
-    from lightning_lora.models.methods import logical_numel
-
     head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
     head_ids = {id(p) for p in head.parameters()} if head is not None else set()
     lookups = {id(p) for m in model.modules() if isinstance(m, torch.nn.Embedding) for p in m.parameters()}

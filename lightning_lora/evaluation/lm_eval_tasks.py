@@ -16,6 +16,7 @@ from typing import Any
 
 from lightning_lora.errors import UserError
 from lightning_lora.files import atomic_write_json, default_cache_dir
+from lightning_lora.problems.synthetic import code_choice_rows, write_jsonl
 
 #: The file ``evaluate`` writes in its output folder, and the suffix of the callback's file beside a checkpoint.
 LM_EVAL_FILE = "lm_eval.json"
@@ -164,8 +165,6 @@ def write_task(folder: Path, name: str, data_file: Path) -> Path:
 
 def ensure_synthetic_task() -> Path:
     """The folder of the generated ``synthetic_code_choice`` task (written once in the cache)."""
-    from lightning_lora.problems.synthetic import code_choice_rows, write_jsonl
-
     folder = default_cache_dir() / "lm_eval_tasks"
     data = folder / f"{SYNTHETIC_TASK}.jsonl"
     if not data.exists():

@@ -24,6 +24,8 @@ from torchmetrics.classification import (
     MulticlassRecall,
 )
 
+from lightning_lora.models.registry import wordnet_reader
+
 METEOR_NO_NLTK = "not computed: METEOR needs the nltk package (pip install nltk, or pip install -e '.[real]')"
 METEOR_NO_WORDNET = ("not computed: METEOR needs WordNet 3.0, which is not fetched here "
                      "(python -m lightning_lora models fetch wordnet)")
@@ -143,8 +145,6 @@ def _wordnet() -> tuple[Any, str]:
     if _WORDNET is None:
         if importlib.util.find_spec("nltk") is None:
             return None, METEOR_NO_NLTK
-        from lightning_lora.models.registry import wordnet_reader
-
         with warnings.catch_warnings():  # "multilingual functions are not available": English is all METEOR uses
             warnings.simplefilter("ignore", UserWarning)
             _WORDNET = wordnet_reader()

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from lightning_lora.files import LOG_ROOT
+from lightning_lora.reporting.runs import read_scalars
 
 RESULTS_PATTERN = re.compile(r"step(\d+)\.results\.json$")
 MAX_ROWS = 15
@@ -23,8 +24,6 @@ def run_figures(ckpt_path: Path, run_name: str, logger_version: int | None) -> d
     The run's folders are found from the checkpoint (``<root>/checkpoints/<run>/X.ckpt`` beside
     ``<root>/tb_logs/<run>/version_N``); what is missing is left out.
     """
-    from lightning_lora.reporting.runs import read_scalars
-
     ckpt_dir = ckpt_path.absolute().parent
     log_dir = ckpt_dir.parent.parent / LOG_ROOT / run_name
     figures: dict[str, Any] = {"val_loss": [], "pass_at_1": [], "report": None}

@@ -8,13 +8,17 @@ from typing import Any
 import torch
 from torchmetrics import MeanMetric
 
+from lightning_lora.benchmark.extract import extract_code
+from lightning_lora.benchmark.scoring import evaluate
 from lightning_lora.data.collate import IGNORE_INDEX
+from lightning_lora.data.packing import packing_leak
 from lightning_lora.errors import UserError
 from lightning_lora.inference.generation import GenerationOptions, generate_from_ids
 from lightning_lora.models.loading import load_causal_lm, load_tokenizer, resolve_dtype
 from lightning_lora.models.methods import quantization_config
 from lightning_lora.modules.base import AdaptedModule
 from lightning_lora.modules.precision import adapter_input_cast, linear_cross_entropy, use_fast_adapter_dropout
+from lightning_lora.problems.sources import Problem
 
 #: Architectures whose causal-LM logits are exactly ``lm_head(last_hidden_state)`` and whose loss is
 #: the plain token-mean cross-entropy (checked against the model's own loss in tests/test_packing.py).
@@ -87,8 +91,6 @@ class CausalLMModule(AdaptedModule):
 
     def check_packing(self) -> None:
         """Refuse ``data.pack`` where packed samples would attend to each other (checked on the model itself)."""
-        from lightning_lora.data.packing import packing_leak
-
         config = getattr(self.model, "config", None)
         vocab_size = int(getattr(config, "vocab_size", None) or len(self.tokenizer))
         half = next(self.model.parameters()).dtype in (torch.float16, torch.bfloat16)
@@ -195,8 +197,6 @@ class CausalLMModule(AdaptedModule):
 
     def predict_rows(self, batch: dict[str, torch.Tensor]) -> list[dict[str, Any]]:
         """The greedy answer to each prompt, and the program in it (``None`` when it holds no code)."""
-        from lightning_lora.benchmark.extract import extract_code
-
         texts = generate_from_ids(self.model, self.tokenizer, batch["prompt_input_ids"], batch["prompt_attention_mask"],
                                   GenerationOptions(max_new_tokens=self.max_new_tokens))
         return [{"idx": idx, "completion": text, "program": extract_code(text)}
@@ -204,9 +204,6 @@ class CausalLMModule(AdaptedModule):
 
     def summarize_predictions(self, records: list[dict[str, Any]]) -> dict[str, Any]:
         """Rows with stdin/stdout ``tests`` get their program run on them in the sandbox: a ``verdict`` each."""
-        from lightning_lora.benchmark.scoring import evaluate
-        from lightning_lora.problems.sources import Problem
-
         tested = [(str(i), r) for i, r in enumerate(records) if r.get("tests")]
         if not tested:
             return {}
