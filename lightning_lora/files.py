@@ -5,7 +5,8 @@
 - atomic writes: a temporary file in the target's folder, flushed and renamed over the target (a rename
   within one filesystem is atomic), removed on any failure;
 - symlink swaps: a new link under a unique temporary name, renamed over the old one;
-- locks: ``flock`` on a lock file, freed by the kernel when the process ends however it ends.
+- locks: ``flock`` on a lock file, freed by the kernel when the process ends however it ends;
+- text that is not UTF-8: the line and byte offset of the first bad byte, for a one-line error.
 
 No torch, no Lightning: every layer may use it.
 """
@@ -16,10 +17,15 @@ import contextlib
 import fcntl
 import json
 import os
+import re
+import socket
 import tempfile
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
+
+from lightning_lora.errors import UserError
 
 CHECKPOINT_ROOT = Path("checkpoints")
 #: Where the default TensorBoard logger of the CLI writes (``tb_logs/<run_name>/version_N``).
@@ -44,7 +50,8 @@ def atomic_write(path: Path, write: Callable[[IO[bytes]], None], durable: bool =
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    remove_stale_temporaries(path.parent, path.name)  # left by a writer killed mid-save (kill -9, power cut)
+    handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.{_writer_tag()}.", suffix=".tmp", dir=path.parent)
     os.close(handle)
     tmp = Path(tmp_name)
     try:
@@ -64,6 +71,90 @@ def atomic_write(path: Path, write: Callable[[IO[bytes]], None], durable: bool =
         finally:
             os.close(directory)
     return path
+
+
+#: ``.<target>.<pid>@<host hash>.<random>.tmp``: an atomic write's temporary file, named after its writer.
+_TEMPORARY = re.compile(r"^\.(?P<target>.+)\.(?P<pid>\d+)@(?P<host>[0-9a-f]{8})\.[^.]+\.tmp$")
+
+
+def _host_tag() -> str:
+    return f"{zlib.crc32(socket.gethostname().encode()):08x}"
+
+
+def _writer_tag() -> str:
+    """``<pid>@<host hash>``: who writes a temporary file, so a later writer can tell whether it is still alive."""
+    return f"{os.getpid()}@{_host_tag()}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def remove_stale_temporaries(folder: Path, target: str | None = None) -> list[Path]:
+    """Remove the temporary files :func:`atomic_write` left in ``folder`` (for ``target`` only, if given) whose
+    writer, a process of this host, has ended (a kill -9 or a power cut mid-save); return them. A live writer's
+    file, another host's, and any file not named like one are left alone."""
+    removed = []
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return removed
+    host = _host_tag()
+    for name in names:
+        match = _TEMPORARY.match(name)
+        if match is None or (target is not None and match["target"] != target) or match["host"] != host:
+            continue
+        if int(match["pid"]) == os.getpid() or _alive(int(match["pid"])):
+            continue
+        stale = Path(folder) / name
+        with contextlib.suppress(OSError):
+            stale.unlink()
+            removed.append(stale)
+    return removed
+
+
+def non_utf8_place(data: bytes, start_line: int = 1, start_offset: int = 0) -> str | None:
+    """``line 4, byte offset 57 (0xff)``: where the first byte of ``data`` that is not UTF-8 is (``data`` begins at
+    line ``start_line``, byte ``start_offset`` of its file), or None when all of it decodes."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = start_line + data.count(b"\n", 0, err.start)
+        return f"line {line}, byte offset {start_offset + err.start} (0x{data[err.start]:02x})"
+    return None
+
+
+def find_non_utf8(path: Path, chunk_bytes: int = 8 << 20) -> str | None:
+    """Where the first byte of the file ``path`` that is not UTF-8 is (see :func:`non_utf8_place`), or None;
+    read in whole-line chunks, so a large file costs one pass and little memory."""
+    line, offset = 1, 0
+    with open(path, "rb") as f:
+        while True:
+            chunk = f.read(chunk_bytes)
+            if not chunk:
+                return None
+            chunk += f.readline()  # end at a line's end: no character is split between chunks
+            place = non_utf8_place(chunk, line, offset)
+            if place is not None:
+                return place
+            line += chunk.count(b"\n")
+            offset += len(chunk)
+
+
+def read_utf8_text(path: Path, what: str) -> str:
+    """The file ``path`` as text; a byte that is not UTF-8 is a UserError naming ``what``, the line and the byte
+    offset."""
+    data = Path(path).read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UserError(f"{what}, {non_utf8_place(data)}: not UTF-8 text; save the file as UTF-8.") from None
 
 
 def atomic_write_text(path: Path, text: str) -> Path:

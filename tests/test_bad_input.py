@@ -136,6 +136,61 @@ ROWS = [
     pytest.param(CODE, read_only_checkpoints, 2,
                  r"error: Output folder checkpoints/quickstart is not writable: permission denied\.",
                  id="output-folder-read-only", marks=ROOT_IGNORES_MODES),
+    # Trainer options that cannot work (issue 28): one line naming the option, never a traceback, never exit 0
+    # after training nothing with a summary that suggests exporting a checkpoint that was not written.
+    pytest.param(CODE + ["--trainer.max_steps", "0"], None, 2,
+                 r"error: trainer\.max_steps 0 trains nothing; give a positive number \(or -1 for no limit\)\.",
+                 id="trainer-max-steps-0"),
+    pytest.param(CODE + ["--trainer.max_steps", "-5"], None, 2,
+                 r"error: trainer\.max_steps must be a positive number of optimizer steps or -1 \(no limit\), got -5\.",
+                 id="trainer-max-steps-negative"),
+    pytest.param(CODE + ["--trainer.max_epochs", "0"], None, 2,
+                 r"error: trainer\.max_epochs 0 trains nothing; give a positive number \(or -1 for no limit\)\.",
+                 id="trainer-max-epochs-0"),
+    pytest.param(CODE + ["--trainer.limit_train_batches", "0"], None, 2,
+                 r"error: trainer\.limit_train_batches 0 trains nothing; give a fraction of an epoch in \(0, 1\] or a "
+                 r"positive number of batches\.", id="trainer-limit-train-batches-0"),
+    pytest.param(CODE + ["--trainer.accumulate_grad_batches", "0"], None, 2,
+                 r"error: trainer\.accumulate_grad_batches must be a positive number of batches per optimizer step, "
+                 r"got 0\.", id="trainer-accumulate-grad-batches-0"),
+    pytest.param(CODE + ["--trainer.devices", "0"], None, 2,
+                 r"error: trainer\.devices must be a positive number of devices, a list of device indices, 'auto' or -1 "
+                 r"\(all of them\), got 0\.", id="trainer-devices-0"),
+    pytest.param(CODE + ["--trainer.precision", "17"], None, 2,
+                 r"error: trainer\.precision: 17 is not one of 64, 32, 16, .*\b16-mixed, bf16-true, bf16-mixed, "
+                 r"32-true\b.* \(see --help\)", id="trainer-precision-17"),
+    pytest.param(CODE + ["--trainer.val_check_interval", "100000"], None, 2,
+                 r"error: trainer\.val_check_interval is set from --eval_every_n_steps \(validate every N optimizer steps, "
+                 r"times trainer\.accumulate_grad_batches\); give --eval_every_n_steps instead \(see --help\)",
+                 id="trainer-val-check-interval-is-linked"),
+    pytest.param(CODE + ["--trainer.gradient_clip_val", "-1"], None, 2,
+                 r"error: trainer\.gradient_clip_val must be a positive clipping threshold \(or null: no clipping\), "
+                 r"got -1(\.0)?\.", id="trainer-gradient-clip-val-negative"),
+    pytest.param(CODE + ["--trainer.gradient_clip_algorithm", "foo"], None, 2,
+                 r"error: trainer\.gradient_clip_algorithm must be 'norm' or 'value', got 'foo'\.",
+                 id="trainer-gradient-clip-algorithm"),
+    pytest.param(CODE + ["--checkpoint.every_n_train_steps", "0"], None, 2,
+                 r"error: checkpoint\.every_n_train_steps must be a positive number of optimizer steps \(0 only with "
+                 r"checkpoint\.every_n_epochs or checkpoint\.train_time_interval set\), got 0\.",
+                 id="checkpoint-every-n-train-steps-0"),
+    pytest.param(CODE + ["--checkpoint.every_n_train_steps", "-1"], None, 2,
+                 r"error: checkpoint\.every_n_train_steps must be a positive number of optimizer steps .*, got -1\.",
+                 id="checkpoint-every-n-train-steps-negative"),
+    pytest.param(CODE + ["--trainer.accelerator", "gpu"], None, 2,
+                 r"error: trainer\.accelerator gpu: this machine has no CUDA GPU; use --trainer\.accelerator cpu "
+                 r"\(or auto\)\.", id="trainer-accelerator-gpu-without-one",
+                 marks=pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")),
+    pytest.param(CODE + ["--trainer.accelerator", "cpux"], None, 2,
+                 r"error: trainer\.accelerator 'cpux' is not an accelerator Lightning knows; did you mean cpu\? "
+                 r"the names are auto, cpu, cuda, gpu, mps, tpu\.", id="trainer-accelerator-unknown"),
+    pytest.param(CODE + ["--trainer.num_nodes", "0"], None, 2,
+                 r"error: trainer\.num_nodes must be a positive number of machines, got 0\.", id="trainer-num-nodes-0"),
+    pytest.param(CODE + ["--trainer.log_every_n_steps", "0"], None, 2,
+                 r"error: trainer\.log_every_n_steps must be a positive number of steps \(0 would log no training loss\), "
+                 r"got 0\.", id="trainer-log-every-n-steps-0"),
+    pytest.param(CODE + ["--trainer.strategy", "ddpp"], None, 2,
+                 r"error: trainer\.strategy 'ddpp' is not a strategy Lightning knows; did you mean ddp\b.*",
+                 id="trainer-strategy-unknown-name"),
     pytest.param(CODE + ["--config", str(REPO / "configs" / "methods" / "qlora.yaml")], None, 2,
                  r"error: model\.method 'qlora' needs a CUDA GPU \(bitsandbytes 4-bit weights\); none is available here: "
                  r"use 'lora' or 'dora' on this machine\.", id="qlora-without-cuda",
@@ -172,6 +227,7 @@ def test_bad_input_stops_before_training_with_one_line_naming_it(
     monkeypatch.chdir(tmp_path)
     if setup is not None:
         setup(tmp_path)
+    before = {path for path in tmp_path.rglob("*")}
     capsys.readouterr()
 
     assert run_fit(args) == code != 0
@@ -182,6 +238,9 @@ def test_bad_input_stops_before_training_with_one_line_naming_it(
     assert "Traceback" not in err, err
     left = sorted(str(path.relative_to(tmp_path)) for path in tmp_path.rglob("*") if path.is_file())
     assert not [name for name in left if name.endswith((".ckpt", "params.json"))], f"training started: {left}"
+    # A failed start removes what it created and left empty: run and log folders, the run's lock file.
+    created = [path for path in tmp_path.rglob("*") if path not in before]
+    assert not [str(path) for path in created if path.name.endswith(".lock") or (path.is_dir() and not any(path.iterdir()))]
 
 
 @pytest.mark.parametrize("config", [CODE, CLASSIFICATION], ids=["code", "classification"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import resource
 import shutil
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,11 @@ _DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 
 class DiskFullError(UserError):
     """A checkpoint did not fit on its device; the one before it is untouched."""
+
+
+class FileSizeLimitError(DiskFullError):
+    """A checkpoint is larger than the process may write (``ulimit -f``, RLIMIT_FSIZE); the one before it is
+    untouched. A DiskFullError, so nothing tries to save again on the way out."""
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -36,6 +42,12 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         try:
             atomic_write(target, lambda f: torch.save(checkpoint, f), durable=True)  # durable: survives a power cut
         except OSError as err:
+            if err.errno == errno.EFBIG:
+                raise FileSizeLimitError(
+                    f"The file-size limit of this process ({_file_size_limit()}, ulimit -f) stopped the write of "
+                    f"{_shown(target)} (it needs about {_size(tensor_bytes(checkpoint))}); the checkpoints written "
+                    "before it, last.ckpt included, are intact. Raise the limit and resume with --ckpt_path last."
+                ) from err
             if err.errno not in _DISK_FULL:
                 raise
             free = shutil.disk_usage(target.parent).free
@@ -43,6 +55,21 @@ class AtomicCheckpointIO(TorchCheckpointIO):
                 f"No space left on the device to write {_shown(target)} (it needs about {_size(tensor_bytes(checkpoint))}, "
                 f"{_size(free)} free); the checkpoints written before it, last.ckpt included, are intact. "
                 "Free some space and resume with --ckpt_path last.") from err
+
+
+def file_size_limit_message(err: BaseException) -> str | None:
+    """One sentence for a write anywhere in a run (a data cache, a log) that went past the file-size limit
+    (EFBIG in ``err``'s chain), or None. Checkpoint saves say more (:class:`FileSizeLimitError`)."""
+    seen: set[int] = set()
+    current: BaseException | None = err
+    while current is not None and id(current) not in seen:
+        if isinstance(current, OSError) and current.errno == errno.EFBIG:
+            name = f" ({current.filename})" if current.filename else ""
+            return (f"A file{name} grew past the file-size limit of this process ({_file_size_limit()}, ulimit -f) "
+                    "and could not be written; raise the limit and run again.")
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def tensor_bytes(obj: Any) -> int:
@@ -54,6 +81,11 @@ def tensor_bytes(obj: Any) -> int:
     if isinstance(obj, (list, tuple)):
         return sum(tensor_bytes(v) for v in obj)
     return 0
+
+
+def _file_size_limit() -> str:
+    soft, _ = resource.getrlimit(resource.RLIMIT_FSIZE)
+    return "unlimited" if soft == resource.RLIM_INFINITY else _size(soft)
 
 
 def _size(n: int) -> str:

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from lightning_lora.errors import UserError, first_line
-from lightning_lora.files import default_cache_dir
+from lightning_lora.files import default_cache_dir, find_non_utf8
 
 #: Split names in the wild, mapped to the three we use.
 SPLIT_ALIASES = {
@@ -67,6 +67,9 @@ def load_raw(path: str, config_name: str | None) -> Any:
             builder = FILE_BUILDERS.get(local.suffix.lower())
             if builder is None:
                 raise DataError(f"Data file {path} has suffix {local.suffix!r}; use one of {', '.join(FILE_BUILDERS)}.")
+            place = find_non_utf8(local) if builder in ("json", "csv") else None
+            if place is not None:  # datasets would load it, then fail with a traceback when the row is read
+                raise DataError(f"Data file {path} (data.path), {place}: not UTF-8 text; save the file as UTF-8.")
             try:
                 return datasets.load_dataset(builder, data_files={"train": str(local)})
             except Exception as err:

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Literal
 
+from lightning_lora.files import non_utf8_place, read_utf8_text
+
 Kind = Literal["stdio", "function"]
 TestMode = Literal["all", "public"]
 
@@ -97,8 +99,15 @@ def read_jsonl(path: Path, what: str = "Problem file") -> Iterator[tuple[int, di
     if not path.is_file():
         raise ValueError(f"{what} {path} does not exist.")
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
+    with opener(path, "rb") as f:
+        offset = 0
+        for lineno, raw in enumerate(f, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                place = non_utf8_place(raw, lineno, offset)
+                raise ValueError(f"{what} {path}, {place}: not UTF-8 text; save the file as UTF-8.") from None
+            offset += len(raw)
             if not line.strip():
                 continue
             try:
@@ -234,7 +243,7 @@ def _lcb_file_rows(path: Path) -> Iterable[dict[str, Any]]:
     if path.suffix in (".jsonl", ".gz"):
         return (obj for _, obj in read_jsonl(path))
     if path.suffix == ".json":
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_utf8_text(path, f"LiveCodeBench file {path}"))
         if not isinstance(data, list):
             raise ValueError(f"{path} must hold a JSON list of LiveCodeBench rows.")
         return data

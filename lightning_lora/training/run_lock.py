@@ -9,6 +9,7 @@ zero holds it for the whole process group.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -44,7 +45,11 @@ class RunLock:
 
     def acquire(self) -> RunLock:
         """Take the lock, or raise :class:`RunInUseError` naming the folder and the holder's pid."""
-        fd = try_lock(self.path)
+        for _ in range(10):
+            fd = try_lock(self.path)
+            if fd is None or _same_file(fd, self.path):
+                break
+            unlock(fd)  # the file was removed (a failed start cleaning up) between our open and our lock: again
         if fd is None:
             holder = _read_holder(self.path)
             since = time.strftime("%H:%M:%S", time.localtime(holder["started"])) if "started" in holder else "?"
@@ -57,15 +62,28 @@ class RunLock:
         self._fd = fd
         return self
 
-    def release(self) -> None:
-        """Drop the lock (the file stays: removing it would race with a run that is opening it)."""
+    def release(self, remove: bool = False) -> None:
+        """Drop the lock. The file stays, unless ``remove`` (a start that failed and left nothing else): it is
+        removed while still locked, and :meth:`acquire` re-checks that the file it locked is still the one at
+        the path, so a run that opened the old file meanwhile takes the lock again on the new one."""
         if self._fd is not None:
+            if remove:
+                with contextlib.suppress(OSError):
+                    self.path.unlink()
             unlock(self._fd)
             self._fd = None
 
     @property
     def held(self) -> bool:
         return self._fd is not None
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        here, there = os.fstat(fd), os.stat(path)
+    except OSError:
+        return False
+    return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
 
 
 def _read_holder(path: Path) -> dict:
