@@ -22,7 +22,7 @@ import sys
 import time
 
 from lightning_lora.benchmark.cgroups import probe_cgroup
-from lightning_lora.benchmark.sandbox import SandboxConfig, _use_bwrap, isolation_level
+from lightning_lora.benchmark.sandbox import SandboxConfig, _probe_namespaces, _use_bwrap, base_interpreter, isolation_level
 from lightning_lora.benchmark.scoring import evaluate
 from lightning_lora.problems.sources import Problem, load_problems
 
@@ -65,7 +65,8 @@ def throughput(repeats: int, modes: list[tuple[str, SandboxConfig]]) -> list[tup
             start = time.perf_counter()
             results = evaluate(problems, samples, workers=workers, sandbox=cfg, progress=False)
             elapsed = time.perf_counter() - start
-            assert results["summary"]["counts_by_status"]["passed"] == len(samples), results["summary"]
+            counts = results["summary"]["counts_by_status"]  # without namespaces every pass is unverified
+            assert counts["passed"] + counts["passed_unverified"] == len(samples), results["summary"]
             rows.append((name, workers, len(samples), elapsed))
     return rows
 
@@ -103,6 +104,24 @@ def agreement() -> None:
               f"| {ours_s:.1f} | {theirs_s:.1f} |")
 
 
+def _knobs(cfg: SandboxConfig) -> dict:
+    return dict(isolation=cfg.isolation, use_cgroup=cfg.use_cgroup, namespaces=cfg.namespaces)
+
+
+def _namespaces() -> bool:
+    return _probe_namespaces(base_interpreter()).works
+
+
+def fallback_modes(**limits) -> list[tuple[str, SandboxConfig]]:
+    """The fallback's modes available here: with unshare namespaces and without (as before them), cgroup or not."""
+    modes = []
+    for cgroup in ((True, False) if probe_cgroup() else (False,)):
+        for ns in ((True, False) if _namespaces() else (False,)):
+            name = "process-group" + ("+namespaces" if ns else "") + ("+cgroup" if cgroup else "")
+            modes.append((name, SandboxConfig(isolation="process-group", use_cgroup=cgroup, namespaces=ns, **limits)))
+    return modes
+
+
 def humaneval_throughput(modes: list[tuple[str, SandboxConfig]]) -> None:
     """Score the 164 canonical solutions once per mode and worker count (a fresh process: no cached plan)."""
     print("| isolation | workers | problems | seconds | problems/s | ms/problem | passed |")
@@ -114,10 +133,11 @@ def humaneval_throughput(modes: list[tuple[str, SandboxConfig]]) -> None:
                       "from lightning_lora.benchmark.scoring import evaluate\n"
                       "ps = load_problems('humaneval').problems\n"
                       "samples = [{'task_id': p.task_id, 'completion': p.metadata['canonical_solution']} for p in ps]\n"
-                      f"cfg = SandboxConfig(**{dict(isolation=cfg.isolation, use_cgroup=cfg.use_cgroup)!r})\n"
+                      f"cfg = SandboxConfig(**{_knobs(cfg)!r})\n"
                       "t = time.perf_counter()\n"
                       f"r = evaluate(ps, samples, workers={workers}, sandbox=cfg, progress=False)\n"
-                      "print(json.dumps([time.perf_counter() - t, len(ps), r['summary']['counts_by_status']['passed']]))")
+                      "c = r['summary']['counts_by_status']\n"
+                      "print(json.dumps([time.perf_counter() - t, len(ps), c['passed'] + c['passed_unverified']]))")
             out = subprocess.run([sys.executable, "-c", driver], capture_output=True, text=True, check=True).stdout
             elapsed, n, passed = json.loads(out.splitlines()[-1])
             print(f"| {name} | {workers} | {n} | {elapsed:.2f} | {n / elapsed:.1f} | {1000 * elapsed / n:.0f} | {passed} |")
@@ -128,9 +148,9 @@ def forgery() -> None:
     sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "benchmark"))
     from forgery_attacks import ATTACKS, CANONICAL, PROMPT, STATIC_TEST, WRONG
 
-    modes = [("bubblewrap", SandboxConfig(isolation="bubblewrap", timeout_s=2, memory_mb=256, output_limit_mb=1)),
-             ("process-group", SandboxConfig(isolation="process-group", timeout_s=2, memory_mb=256,
-                                             output_limit_mb=1))]
+    limits = dict(timeout_s=2, memory_mb=256, output_limit_mb=1)
+    modes = [("bubblewrap", SandboxConfig(isolation="bubblewrap", **limits)),
+             *[(n, c) for n, c in fallback_modes(**limits) if "cgroup" not in n]]
     modes = [(n, c) for n, c in modes if n != "bubblewrap" or _use_bwrap(c)]
     problem = Problem("add", PROMPT, "function", [], "add", STATIC_TEST, {"canonical_solution": CANONICAL})
     completions = {"honest (canonical)": CANONICAL, "wrong (a - b)": WRONG, **ATTACKS}
@@ -139,7 +159,8 @@ def forgery() -> None:
     for _, cfg in modes:
         records = evaluate([problem], samples, workers=2, sandbox=cfg, progress=False)["samples"]
         for name, record in zip(completions, records):
-            cells[name].append(record["status"])
+            unverified = record["status"] == "passed" and record["verdict"] == "forgeable"
+            cells[name].append(record["status"] + (" (unverified: not counted)" if unverified else ""))
     print("| completion | " + " | ".join(n for n, _ in modes) + " |")
     print("|---|" + "---|" * len(modes))
     for name, statuses in cells.items():
@@ -166,12 +187,9 @@ def containment() -> None:
 
     from lightning_lora.benchmark.sandbox import run_stdio_test
 
-    modes = [("bubblewrap", SandboxConfig(isolation="bubblewrap", timeout_s=2, memory_mb=256, output_limit_mb=1)),
-             ("process-group+cgroup", SandboxConfig(isolation="process-group", timeout_s=2, memory_mb=256,
-                                                    output_limit_mb=1)),
-             ("process-group", SandboxConfig(isolation="process-group", use_cgroup=False, timeout_s=2,
-                                             memory_mb=256, output_limit_mb=1))]
-    modes = [(n, c) for n, c in modes if (n != "bubblewrap" or _use_bwrap(c)) and ("cgroup" not in n or probe_cgroup())]
+    limits = dict(timeout_s=2, memory_mb=256, output_limit_mb=1)
+    modes = [("bubblewrap", SandboxConfig(isolation="bubblewrap", **limits)), *fallback_modes(**limits)]
+    modes = [(n, c) for n, c in modes if n != "bubblewrap" or _use_bwrap(c)]
     print("| attack | " + " | ".join(n for n, _ in modes) + " |")
     print("|---|" + "---|" * len(modes))
     here = tempfile.mkdtemp(prefix="ll-containment-")
@@ -230,7 +248,7 @@ def containment() -> None:
         server.close()
         secret = "s3cret-" + token
         driver = ("import sys\nfrom lightning_lora.benchmark.sandbox import run_program, SandboxConfig\n"
-                  f"cfg = SandboxConfig(**{dict(isolation=cfg.isolation, use_cgroup=cfg.use_cgroup)!r})\n"
+                  f"cfg = SandboxConfig(**{_knobs(cfg)!r})\n"
                   "code = \"import os\\nprint(os.environ.get('LL_SECRET', ''))\\n"
                   "print(open(f'/proc/{os.getppid()}/environ').read())\"\n"
                   "print(run_program(code, '', cfg).stdout)")
@@ -269,9 +287,7 @@ def main() -> None:
     if _use_bwrap(SandboxConfig()):
         name = "bubblewrap" + ("+cgroup" if probe_cgroup() else "")
         modes.append((name, SandboxConfig(isolation="bubblewrap")))
-    if probe_cgroup():
-        modes.append(("process-group+cgroup", SandboxConfig(isolation="process-group")))
-    modes.append(("process-group", SandboxConfig(isolation="process-group", use_cgroup=False)))
+    modes += fallback_modes()
     for name, cfg in modes:
         print(f"{name}: {isolation_level(cfg)}")
     if args.humaneval_throughput:

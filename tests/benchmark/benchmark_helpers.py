@@ -21,8 +21,19 @@ def cgroup_works() -> bool:
     return probe_cgroup() is not None
 
 
+def namespaces_work() -> bool:
+    """Whether the fallback (process-group isolation) builds its namespaces with unshare(2) here."""
+    return sandbox._probe_namespaces(sandbox.base_interpreter()).works
+
+
+def namespaces_problem() -> str:
+    return sandbox._probe_namespaces(sandbox.base_interpreter()).problem
+
+
 needs_bwrap = pytest.mark.skipif(not bwrap_works(), reason="bubblewrap is not installed or does not work here")
 needs_cgroup = pytest.mark.skipif(not cgroup_works(), reason="no writable pids cgroup on this machine")
+needs_namespaces = pytest.mark.skipif(
+    not namespaces_work(), reason=f"unshare(2) namespaces are not permitted here ({namespaces_problem()})")
 
 
 def new_token() -> str:

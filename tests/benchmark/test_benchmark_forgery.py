@@ -7,7 +7,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from benchmark_helpers import cgroup_works
+from benchmark_helpers import cgroup_works, namespaces_work
 from forgery_attacks import (
     ATTACKS,
     CANONICAL,
@@ -21,7 +21,13 @@ from lightning_lora.benchmark import sandbox as sb
 from lightning_lora.benchmark.scoring import evaluate
 from lightning_lora.problems.sources import Problem, ProblemSet
 
-ISOLATIONS = {"bubblewrap": {"isolation": "bubblewrap"}, "process-group": {"isolation": "process-group"}}
+ISOLATIONS = {"bubblewrap": {"isolation": "bubblewrap"}, "process-group": {"isolation": "process-group"},
+              # no namespaces, as where unshare is not permitted: every verdict forgeable, no pass counted
+              "process-group-bare": {"isolation": "process-group", "namespaces": False}}
+
+
+def contained(cfg: sb.SandboxConfig) -> bool:
+    return sb._use_bwrap(cfg) or (cfg.namespaces and namespaces_work())
 
 
 def config(mode: str, **kw) -> sb.SandboxConfig:
@@ -39,7 +45,8 @@ def add_problem(test: str) -> Problem:
 def test_no_attack_is_recorded_as_passed(mode: str, test: str) -> None:
     names = ["honest", "wrong", *ATTACKS]
     samples = [{"task_id": "add", "completion": c} for c in [CANONICAL, WRONG, *ATTACKS.values()]]
-    results = evaluate([add_problem(test)], samples, workers=2, sandbox=config(mode), progress=False)
+    cfg = config(mode)
+    results = evaluate([add_problem(test)], samples, workers=2, sandbox=cfg, progress=False)
     status = {name: r["status"] for name, r in zip(names, results["samples"])}
     details = {name: r["detail"] for name, r in zip(names, results["samples"])}
     assert status.pop("honest") == "passed", details["honest"]
@@ -50,14 +57,20 @@ def test_no_attack_is_recorded_as_passed(mode: str, test: str) -> None:
                  "generator", "patched_encoder", "harness_emit_from_frame", "prints_a_record"):
         assert status[name] == "wrong_answer", (name, details[name])
     assert status["forged_records_on_every_fd"] == "forged"
-    if mode == "bubblewrap":  # without namespaces its walk over the host's /work may run out of time instead
+    if contained(cfg):  # without namespaces its walk over the host's /work may run out of time instead
         assert status["reads_the_tests"] == "wrong_answer", details["reads_the_tests"]
     assert status["stdin_marker_then_exit"] == "runtime_error"
     assert status["sleeps_past_timeout"] == "timeout"
     assert status["huge_result"] == "wrong_answer" and "output limit" in details["huge_result"]
     assert "got a T (only builtin data is compared)" in details["eq_always_true"]
-    assert all(r["verdict"] == "trusted" for r in results["samples"])
-    assert results["summary"]["verdicts"]["forgeable_samples"] == 0
+    if contained(cfg):
+        assert all(r["verdict"] == "trusted" for r in results["samples"])
+        assert results["summary"]["verdicts"]["forgeable_samples"] == 0
+        assert results["summary"]["pass@k"]["pass@1"] == pytest.approx(1 / len(samples))  # the honest one of n
+    else:  # the host's files and network were within reach: even the honest pass is not counted
+        assert {r["verdict"] for r in results["samples"]} == {"forgeable"}
+        assert results["summary"]["problems_passed"] == 0 and results["summary"]["pass@k"]["pass@1"] == 0.0
+        assert results["summary"]["verdicts"]["passed_unverified"] == 1
 
 
 def test_the_candidate_sandbox_holds_no_test_and_no_expected_value(tmp_path: Path) -> None:
@@ -84,14 +97,35 @@ def test_the_candidate_sandbox_holds_no_test_and_no_expected_value(tmp_path: Pat
         assert record["status"] == "wrong_answer" and "got 0" in record["detail"], (record["detail"], record["stderr_tail"])
 
 
+UNDECOMPOSABLE_TEST = "def check(candidate):\n    s = candidate(2, 3)\n    assert s * 2 == 10\n"
+
+
 def test_undecomposable_check_falls_back_and_is_marked_forgeable() -> None:
-    test = "def check(candidate):\n    s = candidate(2, 3)\n    assert s * 2 == 10\n"
     samples = [{"task_id": "add", "completion": c} for c in (CANONICAL, WRONG)]
-    results = evaluate([add_problem(test)], samples, sandbox=config("process-group"), progress=False)
+    results = evaluate([add_problem(UNDECOMPOSABLE_TEST)], samples, sandbox=config("process-group"), progress=False)
     assert [r["status"] for r in results["samples"]] == ["passed", "wrong_answer"]
     assert {r["verdict"] for r in results["samples"]} == {"forgeable"}
-    assert results["summary"]["verdicts"]["forgeable_problems"] == 1
-    assert results["summary"]["verdicts"]["forgeable_samples"] == 2
+    assert all(r["verdict_reason"].startswith("check() ran beside the candidate") for r in results["samples"])
+    summary = results["summary"]
+    assert summary["verdicts"]["forgeable_problems"] == 1
+    assert summary["verdicts"]["forgeable_samples"] == 2
+    # The pass rests on check() run inside the candidate's interpreter: reported beside pass@k, not in it.
+    assert summary["pass@k"]["pass@1"] == 0.0 and summary["problems_passed"] == 0
+    assert summary["pass@k_including_unverified"]["pass@1"] == 0.5
+    assert summary["problems_passed_unverified"] == 1 and summary["verdicts"]["passed_unverified"] == 1
+    assert summary["counts_by_status"]["passed"] == 0 and summary["counts_by_status"]["passed_unverified"] == 1
+    assert results["problems"][0]["status"] == "passed_unverified" and not results["problems"][0]["passed"]
+
+
+@pytest.mark.parametrize("mode", list(ISOLATIONS))
+def test_a_forged_pass_on_a_forgeable_verdict_does_not_count(mode: str) -> None:
+    """check() runs beside the candidate, so issue 12's nonce echo forges a pass there: it must not reach pass@1."""
+    samples = [{"task_id": "add", "completion": ATTACKS["stdin_marker_then_exit"]}]
+    results = evaluate([add_problem(UNDECOMPOSABLE_TEST)], samples, sandbox=config(mode), progress=False)
+    record = results["samples"][0]
+    assert record["status"] == "passed" and record["verdict"] == "forgeable"  # forged, and marked as forgeable
+    assert results["summary"]["pass@k"]["pass@1"] == 0.0 and results["summary"]["problems_passed"] == 0
+    assert results["summary"]["problems_passed_unverified"] == 1
 
 
 def test_empty_completion_is_no_code() -> None:
@@ -145,16 +179,17 @@ def test_stdio_expected_output_is_not_readable_in_the_sandbox(mode: str, tmp_pat
     problem = Problem("find", "print the secret", tests=[{"input": "no hint here\n", "output": expected}])
     # Only this test's own secret counts: other runs' files under a shared /tmp may hold theirs.
     searcher = SEARCHER.replace("NEEDLE_REVERSED", repr(expected.strip()[::-1]))
-    if mode == "bubblewrap":
+    if mode != "process-group-bare":
         # A user's problem file on the host: out of reach without a mount of it. (Without namespaces,
-        # host files the program's user may read are reachable: the isolation label says so.)
+        # host files the program's user may read are reachable: the isolation label says so, and
+        # test_a_candidate_reading_the_problems_file_does_not_pass shows such a pass is not counted.)
         (tmp_path / "problems.jsonl").write_text(json.dumps({"task_id": "find", "prompt": "",
                                                              "tests": problem.tests}) + "\n")
     results = evaluate(ProblemSet("s", [problem]), [{"task_id": "find", "completion": searcher}], sandbox=cfg,
                        extract=False, progress=False)
     record = results["samples"][0]
     assert record["status"] == "wrong_answer", record
-    if mode == "process-group" and not cgroup_works():
+    if mode.startswith("process-group") and not cgroup_works() and not contained(cfg):
         return
     ex = sb.run_program(searcher, "", cfg)
     assert ex.stdout.strip() == "nothing found", ex.stdout

@@ -90,11 +90,21 @@ def test_cli_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     for key in ("pass@k", "counts_by_status", "problem_set", "test_mode", "isolation", "num_problems",
                 "num_samples", "seed_convention"):
         assert key in summary
-    assert summary["pass@k"] == {"pass@1": 0.5, "pass@2": 1.0}
+    assert summary["pass@k_including_unverified"] == {"pass@1": 0.5, "pass@2": 1.0}
     assert summary["counts_by_status"]["timeout"] == 1
     for record in results["samples"]:
-        assert set(record) >= {"task_id", "sample_index", "status", "first_failing_test", "stderr_tail", "wall_time_s"}
-    assert results["problems"][0] == {"task_id": "add", "passed": True, "n": 2, "c": 1, "status": "passed"}
+        assert set(record) >= {"task_id", "sample_index", "status", "first_failing_test", "stderr_tail", "wall_time_s",
+                               "verdict"}
+    from lightning_lora.benchmark.sandbox import SandboxConfig, unverified_reason
+
+    if unverified_reason(SandboxConfig()) is None:  # bubblewrap or unshare namespaces: every verdict trusted
+        assert summary["pass@k"] == {"pass@1": 0.5, "pass@2": 1.0}
+        assert results["problems"][0] == {"task_id": "add", "passed": True, "n": 2, "c": 1, "passed_unverified": 0,
+                                          "status": "passed"}
+        assert all(record["verdict"] == "trusted" for record in results["samples"])
+    else:  # neither here: the pass is reported beside pass@k, not in it
+        assert summary["pass@k"] == {"pass@1": 0.0, "pass@2": 0.0}
+        assert results["problems"][0]["passed_unverified"] == 1
 
 
 @pytest.mark.parametrize(
