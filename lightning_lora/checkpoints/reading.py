@@ -8,6 +8,13 @@ reading it, :func:`read_checkpoint` reads that file once into a :class:`Checkpoi
 and :meth:`Checkpoint.load_into` checks it against a module and loads it. The config of a checkpoint is the
 ``config.yaml`` fit saves beside it (:func:`config_beside`) unless ``--config`` names one (:func:`config_file`).
 
+Every reader checks the digests a checkpoint records (:mod:`lightning_lora.checkpoints.integrity`) for the parts it
+uses, and refuses a damaged file in one line (:func:`verify_checkpoint`): :func:`read_checkpoint` (``generate``,
+``chat``, ``evaluate``, ``export``, ``benchmark``) the trainable weights, :func:`resolve_ckpt_path` (``fit``: weights
+and optimizer state; ``validate`` / ``test`` / ``predict``: weights) before any model loads, and
+``AdaptedModule.on_load_checkpoint`` for Lightning's own load. A file checked once is not hashed again while it is
+unchanged. Checkpoints written before digests load unchecked.
+
 Writing is Lightning's (``ModelCheckpoint`` through :class:`~lightning_lora.checkpoints.atomic_io.AtomicCheckpointIO`);
 what goes in the file is the module's (``AdaptedModule.on_save_checkpoint``).
 """
@@ -24,6 +31,7 @@ from typing import Any
 
 import torch
 
+from lightning_lora.checkpoints.integrity import DIGEST_KEY, PARTS, UnknownDigestAlgorithm, damaged_parts
 from lightning_lora.errors import UserError
 from lightning_lora.files import LOG_ROOT, checkpoint_dir
 
@@ -53,6 +61,15 @@ class ConfigNotFoundError(UserError):
 
 class CheckpointMismatchError(UserError):
     """A checkpoint does not belong to the model the config builds."""
+
+
+class DamagedCheckpointError(UserError):
+    """A checkpoint whose tensors no longer match the digests recorded when it was saved."""
+
+
+#: The parts each kind of reader checks: resuming training uses them all, everything else the weights only.
+WEIGHTS: tuple[str, ...] = ("state_dict",)
+EVERYTHING: tuple[str, ...] = tuple(PARTS)
 
 
 def _where(given: str, path: Path) -> str:
@@ -88,9 +105,10 @@ def find_checkpoint(ckpt_path: str | Path, run_name: str | None = None, resume: 
 
 def resolve_ckpt_path(ckpt_path: str, run_name: str, resume: bool = False) -> Path:
     """``--ckpt_path`` of fit / validate / test / predict as a file (:func:`find_checkpoint`), checked to be a
-    lightning_lora checkpoint; ``resume`` (fit) takes a run folder's ``last.ckpt`` before its ``best``."""
+    lightning_lora checkpoint with intact weights (and, with ``resume``, optimizer state) before any model loads;
+    ``resume`` (fit) takes a run folder's ``last.ckpt`` before its ``best``."""
     path = find_checkpoint(ckpt_path, run_name, resume=resume)
-    read_checkpoint(path)
+    read_checkpoint(path, verify=EVERYTHING if resume else WEIGHTS)
     return path
 
 
@@ -168,6 +186,8 @@ class Checkpoint:
 
     path: Path
     data: dict[str, Any]
+    #: The parts whose digests have been checked (:func:`verify_checkpoint`).
+    verified: tuple[str, ...] = ()
 
     @property
     def metadata(self) -> dict[str, Any]:
@@ -185,16 +205,72 @@ class Checkpoint:
             check_checkpoint(self.data, module.checkpoint_metadata())
         except CheckpointMismatchError as err:
             raise CheckpointMismatchError(f"{self.path}: {err}") from err
+        if "state_dict" not in self.verified:
+            verify_checkpoint(self.data, self.path, WEIGHTS)
         module.load_state_dict(self.data["state_dict"], strict=False)
         return self.step
 
 
-def read_checkpoint(path: str | Path, option: str = "--ckpt_path") -> Checkpoint:
-    """Read a checkpoint file once; one line naming ``option`` and the file when it is not one fit wrote."""
+def read_checkpoint(path: str | Path, option: str = "--ckpt_path", verify: tuple[str, ...] = WEIGHTS) -> Checkpoint:
+    """Read a checkpoint file once; one line naming ``option`` and the file when it is not one fit wrote, and
+    one naming the file and the part when a part in ``verify`` does not match its recorded digest."""
     data = load_checkpoint_file(path, option)
     if METADATA_KEY not in data or "pytorch-lightning_version" not in data:
         raise NotACheckpointError(f"{option} {path} is not a checkpoint written by lightning_lora fit.")
-    return Checkpoint(Path(path), data)
+    verify_checkpoint(data, path, verify)
+    return Checkpoint(Path(path), data, verified=tuple(verify))
+
+
+#: Files whose parts were found intact, by (real path, inode, size, modification time): Lightning reads a file again
+#: after ``resolve_ckpt_path`` checked it, and ``on_load_checkpoint`` need not hash the same bytes twice.
+_INTACT: dict[tuple[str, int, int, int], set[str]] = {}
+
+
+def _file_key(path: str | Path) -> tuple[str, int, int, int] | None:
+    try:
+        stat = os.stat(path)
+    except OSError:  # not a local file (a URL Lightning reads through fsspec): check it each time
+        return None
+    return os.path.realpath(path), stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+
+def verify_checkpoint(checkpoint: dict[str, Any], path: str | Path, parts: tuple[str, ...] = WEIGHTS) -> None:
+    """Refuse, in one line naming ``path`` and the part, a checkpoint whose ``parts`` do not match the digests
+    recorded when it was saved. A checkpoint written before digests passes; so does a part it lacks."""
+    recorded = (checkpoint.get(METADATA_KEY) or {}).get(DIGEST_KEY)
+    if not recorded:
+        return
+    key = _file_key(path)
+    done = _INTACT.get(key, set()) if key is not None else set()
+    todo = tuple(part for part in parts if part not in done)
+    try:
+        damaged = damaged_parts(checkpoint, recorded, todo)
+    except UnknownDigestAlgorithm as err:
+        raise DamagedCheckpointError(f"{path}: its digests were made with {err}, which this version of lightning_lora "
+                                     "cannot check; load it with the version that wrote it.") from err
+    if damaged:
+        raise DamagedCheckpointError(damaged_sentence(path, damaged, int(checkpoint.get("global_step", 0))))
+    if key is not None:
+        _INTACT.setdefault(key, set()).update(todo)
+
+
+def damaged_sentence(path: str | Path, damaged: list[str], step: int) -> str:
+    """``<file>: the trainable weights (state_dict) do not match the digest recorded when it was saved (damaged
+    file); ...`` with what can still be done: an earlier checkpoint of its run, or what the file is still good for."""
+    path = Path(path)
+    shown = f"{path} (-> {path.resolve().name})" if path.is_symlink() else str(path)
+    earlier = [p for s, p in checkpoints_in(path.parent) if s < step and p.resolve() != path.resolve()]
+    named = " and ".join(f"{PARTS.get(part, part)} ({part})" for part in damaged)
+    agree = "do not match the digests" if len(damaged) > 1 else (
+        "does not match the digest" if damaged == ["optimizer_states"] else "do not match the digest")
+    sentence = f"{shown}: {named} {agree} recorded when it was saved (damaged file); "
+    if "state_dict" in damaged:
+        return sentence + (f"use an earlier checkpoint ({earlier[-1]}) or train again." if earlier else
+                           f"{path.parent} has no earlier checkpoint to use instead: train again.")
+    fallback = (f"resume from an earlier checkpoint ({earlier[-1]})" if earlier else
+                f"{path.parent} has no earlier checkpoint, so start a new run")
+    return sentence + ("its weights are intact (generate, export and validate still use them), but training cannot "
+                       f"resume from it: {fallback}.")
 
 
 def read_metadata(path: str | Path) -> dict[str, Any] | None:

@@ -1,7 +1,9 @@
 """Reading an exported folder back: one written by ``export`` (a PEFT adapter on its base, or a merged model),
 another tool's PEFT adapter folder, or any Hugging Face model folder, with the prompt format it carries.
 
-The writer is :mod:`lightning_lora.export.writer`; ``generate``, ``chat`` and ``evaluate --model`` reach this
+An export written by this tool records the digest of each weight file in ``export.json``; a folder whose weight
+files no longer match is refused in one line before any weights load (:func:`verify_export`). The writer is
+:mod:`lightning_lora.export.writer`; ``generate``, ``chat`` and ``evaluate --model`` reach this
 module through :func:`lightning_lora.training.restore.restore`. No Lightning here.
 """
 
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lightning_lora.checkpoints.integrity import DIGEST_KEY, UnknownDigestAlgorithm, damaged_files
 from lightning_lora.errors import UserError, first_line
 from lightning_lora.export.writer import EXPORT_FILE
 from lightning_lora.inference.generation import PromptFormat
@@ -22,6 +25,10 @@ TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model",
 
 class ExportFolderError(UserError):
     """``--model`` names no folder, or one that cannot be loaded as a model."""
+
+
+class DamagedExportError(ExportFolderError):
+    """An export whose weight files no longer match the digests its ``export.json`` recorded."""
 
 
 @dataclass
@@ -55,6 +62,29 @@ def open_export(folder: Path, option: str = "--model") -> tuple[Any, dict[str, A
     return load_tokenizer(str(folder)), read_export_record(folder)
 
 
+def verify_export(folder: Path, record: dict[str, Any], option: str = "--model") -> None:
+    """Refuse, in one line naming ``option`` and the folder, an export whose weight files are missing or changed
+    since export wrote them. Exports written before digests (and other tools' folders) pass."""
+    try:
+        damaged = damaged_files(folder, record.get(DIGEST_KEY))
+    except UnknownDigestAlgorithm as err:
+        raise DamagedExportError(f"{option} {folder}: export.json's digests were made with {err}, which this version "
+                                 "of lightning_lora cannot check; load it with the version that wrote it.") from err
+    if damaged:
+        missing = [name for name in damaged if not (folder / name).is_file()]
+        changed = [name for name in damaged if name not in missing]
+        what = []
+        if changed:
+            what.append(f"{', '.join(changed)} {'does' if len(changed) == 1 else 'do'} not match the digest export.json "
+                        "recorded when it was exported (damaged or modified file)")
+        if missing:
+            what.append(f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} missing")
+        source = record.get("checkpoint")
+        again = (f"export it again (python -m lightning_lora export --ckpt_path {source} --output {folder} --overwrite)"
+                 if source else "export it again from its checkpoint")
+        raise DamagedExportError(f"{option} {folder}: {'; '.join(what)}; {again}.")
+
+
 def load_export_model(folder: Path, record: dict[str, Any], tokenizer: Any, option: str = "--model") -> Any:
     """The model of an exported folder in eval mode: a PEFT adapter on the base its record (or, from another
     tool, its ``adapter_config.json``) names, a ``.gguf`` base included; or the whole (merged) model."""
@@ -86,6 +116,7 @@ def load_exported(folder: Path, need_prompt_format: bool = True, option: str = "
     if need_prompt_format and not has_chat_template(tokenizer) and fmt.get("chat_template") is not False:
         raise ExportFolderError(f"{option} {folder}: its tokenizer has no chat template, so the prompt format the model "
                                 "expects is unknown; export it again with lightning_lora export, which writes it.")
+    verify_export(folder, record, option)
     try:
         model = load_export_model(folder, record, tokenizer, option)
     except UserError:

@@ -4,9 +4,9 @@ Without merging the folder is a PEFT adapter (``adapter_config.json`` + ``adapte
 for ``PeftModel.from_pretrained(base, DIR)``; merged, the adapter is folded into the base weights and
 the folder is a plain model for ``AutoModelFor*.from_pretrained(DIR)``. ``full`` and ``bitfit`` train
 base weights themselves, so they have no adapter and need merging. The tokenizer (with its chat template),
-an ``export.json`` (base model, method, checkpoint and step, prompt format), ``generation_config.json`` and
-a model card ``README.md`` go in both. The command is
-:mod:`lightning_lora.commands.export`.
+an ``export.json`` (base model, method, checkpoint and step, prompt format, and the digest of each weight file,
+which :mod:`lightning_lora.export.reader` checks), ``generation_config.json`` and a model card ``README.md`` go in
+both. The command is :mod:`lightning_lora.commands.export`.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
+from lightning_lora.checkpoints.integrity import DIGEST_KEY, folder_digests
 from lightning_lora.errors import UserError, first_line
 from lightning_lora.inference.generation import PromptFormat, generation_config
 from lightning_lora.inference.prompting import has_chat_template
@@ -91,6 +92,7 @@ def export_module(module: Any, output: Path, merge: bool, info: dict[str, Any] |
             model.save_pretrained(staging)
         module.tokenizer.save_pretrained(staging)
         record = export_record(module, merge, info or {})
+        record[DIGEST_KEY] = folder_digests(staging)  # the weight files as written: a reader refuses them changed
         if module.task_type == "CAUSAL_LM":
             prompt = prompt or PromptFormat()
             generation_config(module.model, module.tokenizer).save_pretrained(staging)

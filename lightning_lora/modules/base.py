@@ -11,9 +11,11 @@ from typing import Any
 
 import lightning as L
 import torch
+from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities import rank_zero_info
 
-from lightning_lora.checkpoints.reading import METADATA_KEY, check_checkpoint
+from lightning_lora.checkpoints.integrity import DIGEST_KEY, checkpoint_digests
+from lightning_lora.checkpoints.reading import EVERYTHING, METADATA_KEY, WEIGHTS, check_checkpoint, verify_checkpoint
 from lightning_lora.errors import UserError
 from lightning_lora.lightning_internals import has_trainer
 from lightning_lora.models.loading import with_gguf_file
@@ -252,12 +254,20 @@ class AdaptedModule(L.LightningModule):
         return [f"model.{k}" for k in sorted(self._trainable_ndim)]
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Keep the trainable weights only, and record what the checkpoint belongs to and the digests of its
+        weights and optimizer state (Lightning calls this last, once everything else is in ``checkpoint``)."""
         keep = set(self._trainable_state_keys())
         checkpoint["state_dict"] = {k: v for k, v in checkpoint["state_dict"].items() if k in keep}
-        checkpoint[METADATA_KEY] = self.checkpoint_metadata()
+        checkpoint[METADATA_KEY] = {**self.checkpoint_metadata(), DIGEST_KEY: checkpoint_digests(checkpoint)}
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Refuse a checkpoint of another model, or one whose tensors changed since they were saved: the weights,
+        and for a resumed fit the optimizer state too (the file is named: the Trainer's ``ckpt_path``)."""
         check_checkpoint(checkpoint, self.checkpoint_metadata())
+        trainer = self.trainer if has_trainer(self) else None
+        fitting = trainer is not None and trainer.state.fn == TrainerFn.FITTING
+        verify_checkpoint(checkpoint, (trainer.ckpt_path if trainer is not None else None) or "The checkpoint",
+                          EVERYTHING if fitting else WEIGHTS)
         self.loaded_step = int(checkpoint.get("global_step", 0))
 
 
