@@ -6,6 +6,7 @@ When Lightning changes one of them, this is the only file to read: each entry sa
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import lightning as L
@@ -50,16 +51,65 @@ def batches_done(trainer: L.Trainer) -> int:
     return trainer.fit_loop.epoch_loop.batch_progress.current.processed
 
 
-def batch_in_progress(trainer: L.Trainer) -> bool:
-    """Whether a training batch has started and not finished (an interruption inside a step)."""
+def loops_state(trainer: L.Trainer) -> dict[str, Any]:
+    """A copy of the loops' state as a checkpoint written now would hold it
+    (``trainer._checkpoint_connector._get_loops_state_dict``)."""
+    return copy.deepcopy(trainer._checkpoint_connector._get_loops_state_dict())
+
+
+def last_saved_step(callback: ModelCheckpoint) -> int:
+    """The global step a ModelCheckpoint last wrote a file at in this process (``_last_global_step_saved``; 0 before
+    any save)."""
+    return callback._last_global_step_saved
+
+
+def log_batch_cut_short(trainer: L.Trainer) -> bool:
+    """When a training batch is processed but an exception cut its ``on_train_batch_end`` hooks short (Ctrl-C in a
+    periodic save, say), send what it logged to the loggers as the loop would have after those hooks
+    (``_logger_connector.on_batch_end`` and ``update_train_step_metrics``, while ``batch_progress.current.processed``
+    is ahead of ``completed``); return whether it did. The resumed run starts after that batch, so nothing else
+    would log it."""
     progress = trainer.fit_loop.epoch_loop.batch_progress.current
-    return progress.started > progress.processed
+    if not trainer.training or progress.processed <= progress.completed or progress.processed < progress.started:
+        return False
+    trainer._logger_connector.on_batch_end()
+    trainer._logger_connector.update_train_step_metrics()
+    return True
 
 
-def uncount_interrupted_step(trainer: L.Trainer) -> None:
-    """Take back the step count of a batch interrupted inside its step (``epoch_loop._batches_that_stepped``,
-    the logging step), so a checkpoint saved then resumes logging at the right step."""
-    trainer.fit_loop.epoch_loop._batches_that_stepped -= 1
+def every_n_train_steps(callback: ModelCheckpoint) -> int:
+    """How often a ModelCheckpoint saves a step file, in optimizer steps (``_every_n_train_steps``; 0: not by steps)."""
+    return callback._every_n_train_steps or 0
+
+
+def save_last_checkpoint(callback: ModelCheckpoint, trainer: L.Trainer) -> None:
+    """Write ``last`` only, no step file (``ModelCheckpoint._save_last_checkpoint`` and ``_monitor_candidates``)."""
+    callback._save_last_checkpoint(trainer, callback._monitor_candidates(trainer))
+
+
+def validation_due_after_last_batch(trainer: L.Trainer) -> bool:
+    """Whether the fit loop validates after the training batch it last completed: on a resume, the batch the
+    checkpoint was saved at the end of. Lightning skips that validation on a resume (it fast-forwards the validation
+    loop's counters), taking it for done. Relies on ``fit_loop.epoch_loop._should_check_val_fx(fit_loop._data_fetcher)``
+    and the restored batch counters; call it from ``on_train_start``."""
+    loop = trainer.fit_loop
+    return loop._data_fetcher is not None and bool(loop.epoch_loop._should_check_val_fx(loop._data_fetcher))
+
+
+def run_validation_now(trainer: L.Trainer) -> None:
+    """Run the validation loop now, as the training epoch loop does after a batch (``on_advance_end``: the
+    ``validating`` / ``training`` switch around ``epoch_loop.val_loop.run()``, ``_logger_connector._first_loop_iter``
+    kept). Its metrics are logged at the current logging step (``epoch_loop._batches_that_stepped``), which in
+    ``on_train_start`` of a resumed run is the one the validation after the checkpoint's batch logged at."""
+    epoch_loop = trainer.fit_loop.epoch_loop
+    first_loop_iter = trainer._logger_connector._first_loop_iter
+    epoch_loop.val_loop.restarting = False  # a whole validation from its first batch, not a restored partial one
+    trainer.validating = True
+    try:
+        epoch_loop.val_loop.run()
+    finally:
+        trainer.training = True
+        trainer._logger_connector._first_loop_iter = first_loop_iter
 
 
 def request_sigterm_stop(trainer: L.Trainer) -> None:

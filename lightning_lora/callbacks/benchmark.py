@@ -37,6 +37,8 @@ class BenchmarkCallback(EvaluateOnSave):
         wait_timeout_s: how long the other ranks wait for one benchmark (multi-process runs).
     """
 
+    kind = "benchmark"
+
     def __init__(self, settings: BenchmarkSettings, wait_timeout_s: float = 24 * 3600.0) -> None:
         if settings.problems is None:
             raise UserError("BenchmarkCallback: settings.problems is required (e.g. synthetic:code, humaneval).")

@@ -14,7 +14,7 @@ from lightning.pytorch.callbacks.early_stopping import EarlyStoppingReason
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
 from lightning_lora.checkpoints.atomic_io import DiskFullError
-from lightning_lora.checkpoints.reading import STEP_PATTERN
+from lightning_lora.checkpoints.reading import STEP_PATTERN, load_checkpoint_file
 from lightning_lora.checkpoints.run_folder import (
     SCORES_FILE,
     TABLE_FILE,
@@ -26,7 +26,18 @@ from lightning_lora.checkpoints.run_folder import (
     write_fit_records,
 )
 from lightning_lora.checkpoints.summary import evaluation_summary, scores_table, summary_line
-from lightning_lora.lightning_internals import batch_in_progress, batches_done, save_step_checkpoint, uncount_interrupted_step
+from lightning_lora.errors import UserError
+from lightning_lora.lightning_internals import (
+    batches_done,
+    every_n_train_steps,
+    last_saved_step,
+    log_batch_cut_short,
+    loops_state,
+    run_validation_now,
+    save_last_checkpoint,
+    save_step_checkpoint,
+    validation_due_after_last_batch,
+)
 
 #: Metrics their own callbacks record for the checkpoint they evaluated (not read back at validation end).
 EVALUATION_PREFIXES = ("benchmark/", "lm_eval/")
@@ -44,6 +55,12 @@ class RunCheckpoint(ModelCheckpoint):
       gradients are not part of a checkpoint, so resuming from one would change the step.
     - A full disk is not tried again (the error says what was kept), and Ctrl-C says in one line what
       was saved, if anything.
+    - An interruption (Ctrl-C, SIGTERM, a crash) anywhere, inside a step, a validation, a save or the evaluation
+      of a saved checkpoint, saves the state at the end of the last completed step, exactly as a periodic save
+      at that step would have (loop counters included, so later validations and logging steps do not shift),
+      and only as ``last``: a step already saved is not written again, and no extra step file is left beside
+      the periodic ones. A resumed run whose checkpoint's own validation never finished (interrupted, or killed)
+      runs it first, before training on, where Lightning would skip it.
 
     With ``monitor`` (``--checkpoint.monitor benchmark/pass@1 --checkpoint.mode max --checkpoint.save_top_k 3``)
     every checkpoint is first saved, then scored when its evaluation ends (its benchmark, lm-eval tasks or
@@ -55,6 +72,17 @@ class RunCheckpoint(ModelCheckpoint):
 
     keep: KeepBest | None = None
     saves = 0
+    #: The last global step whose validation ended (in this process or, restored, an earlier one).
+    _validated_step = -1
+    #: The training metrics (train loss, learning rates) when the checkpoint was saved: a validation run again on
+    #: resume records them with its own, as the uninterrupted run's validation did.
+    _metrics_at_save: dict[str, float] = {}
+    _revalidating = False
+    _trainer_for_state: L.Trainer | None = None
+    #: (epoch, batches done, global step, loops' state) at the end of the last completed optimizer step.
+    _step_end: tuple[int, int, int, dict[str, Any]] | None = None
+    #: The loops' state an exception save writes instead of the current one.
+    _loops_for_save: dict[str, Any] | None = None
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         if self.monitor is not None and self.save_top_k != 0 and self.keep is None:
@@ -62,6 +90,7 @@ class RunCheckpoint(ModelCheckpoint):
             # validation's): rank it by its own evaluation instead, and let Lightning keep every file till then.
             self.keep = KeepBest(self.monitor, self.mode, self.save_top_k)
             self.monitor, self.save_top_k = None, -1
+        self._trainer_for_state = trainer
         super().setup(trainer, pl_module, stage)
 
     def add_scores(self, trainer: L.Trainer, checkpoint: Path, step: int, metrics: dict[str, float],
@@ -76,14 +105,56 @@ class RunCheckpoint(ModelCheckpoint):
                            f"deleted {', '.join(deleted)} (results files kept)")
         return read_best(checkpoint.parent).get("checkpoint") == checkpoint.name and self.keep.monitor in metrics
 
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
+                           batch_idx: int) -> None:
+        done = batches_done(trainer)
+        if done % trainer.accumulate_grad_batches == 0 or done == trainer.num_training_batches:
+            # The state a save at this step's end holds (the periodic save below writes the same): what a save on
+            # an interruption before the next step's end writes.
+            self._step_end = (trainer.current_epoch, done, trainer.global_step, loops_state(trainer))
+        super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        super().on_train_start(trainer, pl_module)
+        step = trainer.global_step
+        if trainer.ckpt_path is None or step == 0 or not validation_due_after_last_batch(trainer):
+            return
+        if self._validated_step == step or self._validation_recorded(step):
+            return
+        # Lightning takes the validation of the checkpoint's step for done; it was interrupted (or killed) first.
+        rank_zero_info(f"[lightning_lora] the validation of step {step} did not finish before the interruption: "
+                       "running it now.")
+        self._revalidating = True
+        try:
+            run_validation_now(trainer)
+        finally:
+            self._revalidating = False
+
+    def _validation_recorded(self, step: int) -> bool:
+        """Whether ``scores.json`` holds a validation of the step checkpoint of ``step`` (its entry has metrics
+        besides the evaluation callbacks' ones)."""
+        if not self.dirpath:
+            return False
+        return any(entry.get("step") == step and any(not k.startswith(EVALUATION_PREFIXES) for k in entry["metrics"])
+                   for entry in read_scores(Path(self.dirpath)).values())
+
+    def state_dict(self) -> dict[str, Any]:
+        # callback_metrics as ModelCheckpoint reads them for every save (its monitor candidates).
+        trainer = self._trainer_for_state
+        metrics = _own_metrics(trainer.callback_metrics) if trainer is not None else {}
+        return {**super().state_dict(), "validated_step": self._validated_step, "metrics_at_save": metrics}
+
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if not trainer.sanity_checking:
+            self._validated_step = trainer.global_step
         super().on_validation_end(trainer, pl_module)
         newest = Path(self.best_model_path) if self.best_model_path else None
         match = STEP_PATTERN.search(newest.name) if newest is not None else None
         if trainer.sanity_checking or not trainer.is_global_zero or match is None or int(match.group(1)) != trainer.global_step:
             return
-        metrics = {k: float(v) for k, v in trainer.callback_metrics.items()
-                   if getattr(v, "numel", lambda: 1)() == 1 and not k.startswith(EVALUATION_PREFIXES)}
+        metrics = _own_metrics(trainer.callback_metrics)
+        if self._revalidating:
+            metrics = {**self._metrics_at_save, **metrics}
         self.add_scores(trainer, newest, trainer.global_step, metrics)
 
     def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
@@ -127,10 +198,13 @@ class RunCheckpoint(ModelCheckpoint):
         if isinstance(exception, DiskFullError):
             return
         saves_before = self.saves
-        self._save_on_exception(trainer, pl_module, exception, last)
+        self._save_on_exception(trainer, exception, last)
         if isinstance(exception, KeyboardInterrupt) and trainer.is_global_zero:
             if self.saves > saves_before:
                 outcome = f"saved step {trainer.global_step} as {self.last_model_path}; resume with --ckpt_path last."
+            elif self._step_end is not None and self._holds_step(self._step_end[2]):
+                outcome = (f"step {self._step_end[2]} was saved already ({self.last_model_path}); "
+                           "resume with --ckpt_path last.")
             elif self.last_model_path:
                 outcome = f"nothing was saved; {self.last_model_path} is the checkpoint to resume from."
             else:
@@ -145,16 +219,32 @@ class RunCheckpoint(ModelCheckpoint):
         saved = state_dict.get("dirpath")
         if saved and self.dirpath and saved != self.dirpath and Path(saved).name == Path(self.dirpath).name:
             state_dict = _rebased(state_dict, str(saved), str(self.dirpath))
+        self._validated_step = state_dict.get("validated_step", -1)
+        self._metrics_at_save = dict(state_dict.get("metrics_at_save") or {})
         super().load_state_dict(state_dict)
+
+    def file_exists(self, filepath: Any, trainer: L.Trainer) -> bool:
+        """Lightning asks this to version a name already taken (``step000009-v1.ckpt``). A step file of the step being
+        saved was written by an interrupted attempt at this same step (killed before ``last`` followed it, so the run
+        resumed from an earlier one and trained up to it again, exactly): overwrite it, so the run keeps one file a step."""
+        match = STEP_PATTERN.search(Path(str(filepath)).name)
+        if match is not None and int(match.group(1)) == trainer.global_step:
+            return False
+        return super().file_exists(filepath, trainer)
 
     def on_save_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict) -> None:
         self.saves += 1  # every checkpoint written in this process, by this callback or another
+        if self._loops_for_save is not None:
+            checkpoint["loops"] = self._loops_for_save
         super().on_save_checkpoint(trainer, pl_module, checkpoint)
 
-    def _save_on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException,
-                           last: str) -> None:
+    def _save_on_exception(self, trainer: L.Trainer, exception: BaseException, last: str) -> None:
+        """Save the state at the end of the last completed step, as ``last`` (a step file when ``save_last`` is off),
+        unless that step is saved already or no such state can be written."""
         if isinstance(exception, FloatingPointError):
             rank_zero_warn(f"Not saving a checkpoint after a non-finite loss; {last} is the last good one.")
+            return
+        if not self.save_on_exception or trainer.sanity_checking or trainer.fast_dev_run:
             return
         accumulate, done = trainer.accumulate_grad_batches, batches_done(trainer)
         if accumulate > 1 and done % accumulate and done != trainer.num_training_batches:
@@ -162,12 +252,51 @@ class RunCheckpoint(ModelCheckpoint):
                            f"{accumulate}-batch gradient accumulation, whose gradients a checkpoint cannot hold; "
                            f"{last} stays the one to resume from.")
             return
-        if batch_in_progress(trainer):
-            # Interrupted inside a step: the weights are those after the last completed step. Count the
-            # logged steps as a save at that step's end would, or the resumed run logs one step late.
-            uncount_interrupted_step(trainer)
-        super().on_exception(trainer, pl_module, exception)
+        if self._step_end is None:  # no step completed in this process: the checkpoint it started from stays last
+            return
+        epoch, at, step, loops = self._step_end
+        here = (trainer.current_epoch, done)
+        same = here == (epoch, at) or (here == (epoch + 1, 0) and at == trainer.num_training_batches)
+        if not same or trainer.global_step != step:
+            # Between an optimizer step and the end of its batch (the scheduler or the counters not yet updated).
+            rank_zero_warn("Not saving a checkpoint: interrupted between an optimizer step and the end of its batch, "
+                           f"a state no checkpoint holds exactly; {last} stays the one to resume from.")
+            return
+        log_batch_cut_short(trainer)  # its train loss, the resumed run starts after it
+        if self._holds_step(step):
+            return  # the periodic save of this step (written before its validation and evaluations)
+        # Inside the next step, in a validation or an evaluation: the model, optimizer, scheduler and random states
+        # are those of the step's end already; the loop counters are not, so write the ones of that moment.
+        self._loops_for_save = loops
+        try:
+            every = every_n_train_steps(self)
+            if every and step % every == 0 and save_step_checkpoint(self, trainer):
+                pass  # the periodic save of this step, interrupted before its file was written: step file and last
+            elif self.save_last:
+                save_last_checkpoint(self, trainer)
+            else:
+                super().on_exception(trainer, trainer.lightning_module, exception)
+        finally:
+            self._loops_for_save = None
 
+    def _holds_step(self, step: int) -> bool:
+        """Whether this process saved ``step`` and ``last`` holds it (a save interrupted while writing ``last`` left
+        the previous one)."""
+        if last_saved_step(self) != step:
+            return False
+        if not self.save_last or not self.last_model_path:
+            return True
+        path = Path(self.last_model_path)
+        try:
+            return path.is_file() and load_checkpoint_file(path).get("global_step") == step
+        except UserError:  # unreadable
+            return False
+
+
+def _own_metrics(metrics: dict[str, Any]) -> dict[str, float]:
+    """The scalar metrics of ``trainer.callback_metrics`` a validation records, without the evaluation callbacks'."""
+    return {k: float(v) for k, v in metrics.items()
+            if getattr(v, "numel", lambda: 1)() == 1 and not k.startswith(EVALUATION_PREFIXES)}
 
 
 def _rebased(state: dict[str, Any], old: str, new: str) -> dict[str, Any]:

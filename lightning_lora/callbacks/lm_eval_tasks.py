@@ -32,6 +32,8 @@ class HarnessCallback(EvaluateOnSave):
         wait_timeout_s: how long the other ranks wait for one evaluation (multi-process runs).
     """
 
+    kind = "lm_eval"  # its seconds in scores.json: a resumed run evaluates its checkpoint again only without them
+
     def __init__(self, settings: HarnessSettings, wait_timeout_s: float = 24 * 3600.0) -> None:
         require_lm_eval()
         super().__init__(wait_timeout_s)

@@ -9,11 +9,12 @@ from typing import Any
 import lightning as L
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
-from lightning.pytorch.utilities import rank_zero_warn
+from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
 from lightning_lora.callbacks.checkpoint import RunCheckpoint
 from lightning_lora.callbacks.process_groups import patient_group
 from lightning_lora.checkpoints.reading import load_checkpoint_file
+from lightning_lora.checkpoints.run_folder import read_scores
 from lightning_lora.lightning_internals import publish_metrics
 
 
@@ -28,6 +29,10 @@ class EvaluateOnSave(L.Callback):
     Args:
         wait_timeout_s: how long the other ranks wait for one evaluation (multi-process runs).
     """
+
+    #: The key this evaluation's seconds are recorded under in ``scores.json`` (``benchmark``): a resumed run
+    #: re-evaluates its checkpoint unless that record is there. None: always re-evaluate it.
+    kind: str | None = None
 
     def __init__(self, wait_timeout_s: float = 24 * 3600.0) -> None:
         self.wait_timeout_s = wait_timeout_s
@@ -45,6 +50,25 @@ class EvaluateOnSave(L.Callback):
     def on_save_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]) -> None:
         # The file is written after this hook returns; score it at the next hook boundary.
         self._pending_step = trainer.global_step
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        # A resumed run: the checkpoint it starts from was saved, then evaluated at the next hook boundary; an
+        # interruption (or kill) there left it unevaluated. Evaluate it where the uninterrupted run did.
+        step = trainer.global_step
+        if trainer.ckpt_path is None or step == 0 or self._pending_step is not None:
+            return
+        checkpoint = _step_file(trainer, step)
+        if checkpoint is not None and not self.evaluated(checkpoint):
+            rank_zero_info(f"[lightning_lora] {checkpoint.name} was saved but not evaluated before the interruption: "
+                           "evaluating it now.")
+            self._pending_step = step
+
+    def evaluated(self, checkpoint: Path) -> bool:
+        """Whether ``checkpoint``'s evaluation is recorded in ``scores.json`` (under :attr:`kind`)."""
+        if self.kind is None:
+            return False
+        entry = read_scores(checkpoint.parent).get(checkpoint.name, {})
+        return self.kind in entry.get("seconds", {})
 
     def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int) -> None:
         self._run_pending(trainer, pl_module)
@@ -78,12 +102,19 @@ def run_checkpoint(trainer: L.Trainer) -> RunCheckpoint | None:
 
 
 def _saved_checkpoint(trainer: L.Trainer, step: int) -> Path | None:
-    """The step checkpoint ModelCheckpoint just wrote (not ``last``): without a monitor, its ``best_model_path``
-    is the newest top-k file."""
+    """The step checkpoint ModelCheckpoint just wrote (not ``last``)."""
+    path = _step_file(trainer, step)
+    if path is None:
+        rank_zero_warn(f"BenchmarkCallback: no checkpoint file of step {step} found; not benchmarking it.")
+    return path
+
+
+def _step_file(trainer: L.Trainer, step: int) -> Path | None:
+    """The step checkpoint of ``step`` (not ``last``), if ModelCheckpoint wrote one: without a monitor, its
+    ``best_model_path`` is the newest top-k file (restored on a resume)."""
     for callback in trainer.checkpoint_callbacks:
         if isinstance(callback, ModelCheckpoint) and callback.best_model_path:
             path = Path(callback.best_model_path)
             if path.is_file() and path.name != "last.ckpt" and load_checkpoint_file(path).get("global_step") == step:
                 return path
-    rank_zero_warn(f"BenchmarkCallback: no checkpoint file of step {step} found; not benchmarking it.")
     return None
