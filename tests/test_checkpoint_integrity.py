@@ -231,3 +231,15 @@ def test_a_modified_export_is_refused_in_one_line_naming_the_folder(run, capsys)
     weights.unlink()
     assert main(["generate", "--model", str(folder), *PROMPT]) == 2
     assert "adapter_model.safetensors is missing; export it again" in _one_error_line(capsys)
+
+
+def test_a_damaged_first_checkpoint_points_to_a_later_one_for_its_weights(tmp_path):
+    from lightning_lora.checkpoints.reading import damaged_sentence
+
+    for step in (2, 4):
+        (tmp_path / f"step{step:06d}.ckpt").write_bytes(b"x")
+    assert damaged_sentence(tmp_path / "step000002.ckpt", ["state_dict"], 2).endswith(
+        f"use another checkpoint of the run ({tmp_path / 'step000004.ckpt'}) or train again.")
+    (tmp_path / "step000004.ckpt").unlink()
+    assert damaged_sentence(tmp_path / "step000002.ckpt", ["state_dict"], 2).endswith(
+        f"{tmp_path} has no other checkpoint to use instead: train again.")

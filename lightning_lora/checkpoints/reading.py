@@ -259,14 +259,19 @@ def damaged_sentence(path: str | Path, damaged: list[str], step: int) -> str:
     file); ...`` with what can still be done: an earlier checkpoint of its run, or what the file is still good for."""
     path = Path(path)
     shown = f"{path} (-> {path.resolve().name})" if path.is_symlink() else str(path)
-    earlier = [p for s, p in checkpoints_in(path.parent) if s < step and p.resolve() != path.resolve()]
+    others = [(s, p) for s, p in checkpoints_in(path.parent) if p.resolve() != path.resolve()]
+    earlier = [p for s, p in others if s < step]
+    later = [p for s, p in others if s >= step]
     named = " and ".join(f"{PARTS.get(part, part)} ({part})" for part in damaged)
     agree = "do not match the digests" if len(damaged) > 1 else (
         "does not match the digest" if damaged == ["optimizer_states"] else "do not match the digest")
     sentence = f"{shown}: {named} {agree} recorded when it was saved (damaged file); "
     if "state_dict" in damaged:
-        return sentence + (f"use an earlier checkpoint ({earlier[-1]}) or train again." if earlier else
-                           f"{path.parent} has no earlier checkpoint to use instead: train again.")
+        if earlier:
+            return sentence + f"use an earlier checkpoint ({earlier[-1]}) or train again."
+        # a later checkpoint's weights serve generate, export and validate as well
+        return sentence + (f"use another checkpoint of the run ({later[0]}) or train again." if later else
+                           f"{path.parent} has no other checkpoint to use instead: train again.")
     fallback = (f"resume from an earlier checkpoint ({earlier[-1]})" if earlier else
                 f"{path.parent} has no earlier checkpoint, so start a new run")
     return sentence + ("its weights are intact (generate, export and validate still use them), but training cannot "
