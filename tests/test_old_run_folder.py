@@ -90,3 +90,9 @@ def test_fit_resumes_the_old_run(old_run, capsys):
     # The fixture was written in another folder: the moved run still keeps one last.ckpt, now at step 6.
     assert torch.load(run / "last.ckpt", weights_only=True)["global_step"] == 6
     assert not list(run.glob("last-v*.ckpt"))
+
+
+def test_resuming_a_finished_run_says_nothing_was_left_to_train(old_run, capsys):
+    assert main(["fit", "--config", str(RUN / "config.yaml"), "--ckpt_path", "last",
+                 "--trainer.enable_progress_bar", "false"]) == 0
+    assert "Finished: 4 steps (nothing left to train: the checkpoint had reached the end)." in capsys.readouterr().out

@@ -17,9 +17,13 @@ def fit_summary(trainer: Any) -> str:
     # The logger's own folder: ``trainer.log_dir`` broadcasts, a collective the other DDP ranks have left.
     log_dir = Path(trainer.logger.log_dir) if getattr(trainer.logger, "log_dir", None) else None
     train_time = _read_json(log_dir / "train_summary.json").get("train_time_s") if log_dir else None
-    lines = [f"Finished: {trainer.global_step} steps" + (f" in {_duration(train_time)}" if train_time is not None else "")
-             + ". Final " + ", ".join(f"{k} {metrics[k]:.4g}" for k in ("train/loss", "val/loss", "val/accuracy")
-                                       if k in metrics) + "."]
+    final = ", ".join(f"{k} {metrics[k]:.4g}" for k in ("train/loss", "val/loss", "val/accuracy") if k in metrics)
+    # A resumed run that had already reached its end trains nothing and logs no loss: say so, not "Final ."
+    if final:
+        lines = [f"Finished: {trainer.global_step} steps" + (f" in {_duration(train_time)}" if train_time is not None else "")
+                 + f". Final {final}."]
+    else:
+        lines = [f"Finished: {trainer.global_step} steps (nothing left to train: the checkpoint had reached the end)."]
     best = _read_json(ckpt_dir / "best.json") if ckpt_dir else {}
     if best.get("checkpoint"):
         lines.append(f"Best checkpoint: {_shown(ckpt_dir / best['checkpoint'])} (step {best.get('step')}, {_best_score(best)}).")
