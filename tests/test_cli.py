@@ -126,6 +126,16 @@ def test_target_modules_null_on_the_command_line_restores_the_architecture_defau
     assert adapted == set(LORA_TARGETS["qwen2"])
 
 
+def test_without_last_the_summary_points_at_the_newest_step_checkpoint(in_tmp, capsys):
+    assert main(["fit", "--config", str(REPO / "configs" / "quickstart.yaml"), "--trainer.callbacks", "[]",
+                 "--trainer.max_steps", "3", "--checkpoint.every_n_train_steps", "2", "--checkpoint.save_last", "false",
+                 "--trainer.enable_progress_bar", "false", "--run_name", "nolast"]) == 0
+    summary = capsys.readouterr().out
+    assert not (in_tmp / "checkpoints" / "nolast" / "last.ckpt").exists()
+    assert "Last checkpoint: checkpoints/nolast/step000003.ckpt" in summary and "kept + last" not in summary
+    assert "export --ckpt_path checkpoints/nolast/step000003.ckpt --output exported/nolast" in summary
+
+
 def test_a_fit_ends_with_a_summary_and_its_console_reads_without_library_noise(in_tmp, capsys):
     assert main(["fit", "--config", str(REPO / "configs" / "quickstart.yaml"), "--trainer.callbacks", "[]",
                  "--trainer.max_steps", "4", "--checkpoint.every_n_train_steps", "2", "--eval_every_n_steps", "2",

@@ -10,7 +10,7 @@ import pytest
 from lightning_lora.__main__ import main
 from lightning_lora.checkpoints.run_folder import KeepBest, read_scores
 from lightning_lora.checkpoints.run_folder import record_scores as record
-from lightning_lora.checkpoints.summary import evaluation_summary, scores_table
+from lightning_lora.checkpoints.summary import evaluation_summary, scores_table, summary_line
 from lightning_lora.errors import UserError
 from lightning_lora.training.cli import build_cli
 
@@ -44,6 +44,9 @@ def test_keep_best_k_deletes_the_rest_as_scores_arrive_and_best_is_the_top_one(t
     summary = evaluation_summary(tmp_path)
     assert summary["checkpoint_bytes_written"] == 150 and summary["checkpoint_bytes_freed"] == 80
     assert summary["evaluation_seconds"]["benchmark"] == {"total": 7.5, "mean": 1.5, "count": 5}
+    assert summary_line(summary).startswith("checkpoints: 2 kept + last of 5 evaluated")
+    (tmp_path / "last.ckpt").unlink()  # --checkpoint.save_last false: no "+ last" to claim
+    assert summary_line(evaluation_summary(tmp_path)).startswith("checkpoints: 2 kept of 5 evaluated")
     table = scores_table(tmp_path)
     assert table.count("deleted") == 3 and "| 50 | 0.7000 | kept (best) |" in table
 

@@ -27,6 +27,7 @@ def evaluation_summary(ckpt_dir: Path) -> dict[str, Any]:
         "checkpoints_scored": len(scores),
         "checkpoints_deleted": sum(1 for e in scores.values() if e.get("deleted")),
         "step_checkpoints_kept": len(step_files),
+        "last_kept": (ckpt_dir / "last.ckpt").is_file(),
         "checkpoint_bytes_written": written,
         "checkpoint_bytes_on_disk": on_disk,
         "checkpoint_bytes_freed": sum(e.get("bytes", 0) for e in scores.values() if e.get("deleted")),
@@ -39,7 +40,8 @@ def evaluation_summary(ckpt_dir: Path) -> dict[str, Any]:
 def summary_line(summary: dict[str, Any]) -> str:
     """One line for the end of fit."""
     times = ", ".join(f"{kind} {v['mean']:.1f}s x{v['count']}" for kind, v in summary["evaluation_seconds"].items())
-    return (f"checkpoints: {summary['step_checkpoints_kept']} kept + last of {summary['checkpoints_scored']} evaluated, "
+    last = " + last" if summary.get("last_kept", True) else ""  # summaries written before last_kept had one
+    return (f"checkpoints: {summary['step_checkpoints_kept']} kept{last} of {summary['checkpoints_scored']} evaluated, "
             f"{_mb(summary['checkpoint_bytes_on_disk'])} on disk ({_mb(summary['checkpoint_bytes_freed'])} freed, "
             f"results {_mb(summary['result_files_bytes'])}); evaluation per checkpoint: {times or 'none'}")
 

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from lightning_lora.checkpoints.reading import checkpoints_in
 from lightning_lora.checkpoints.summary import summary_line
 
 
@@ -27,8 +28,9 @@ def fit_summary(trainer: Any) -> str:
     best = _read_json(ckpt_dir / "best.json") if ckpt_dir else {}
     if best.get("checkpoint"):
         lines.append(f"Best checkpoint: {_shown(ckpt_dir / best['checkpoint'])} (step {best.get('step')}, {_best_score(best)}).")
-    elif ckpt_dir and (ckpt_dir / "last.ckpt").is_file():
-        lines.append(f"Last checkpoint: {_shown(ckpt_dir / 'last.ckpt')} (no benchmark ran, so no best one is chosen).")
+    newest = _newest_checkpoint(ckpt_dir) if ckpt_dir else None
+    if not best.get("checkpoint") and newest is not None:
+        lines.append(f"Last checkpoint: {_shown(newest)} (no benchmark ran, so no best one is chosen).")
     evaluations = _read_json(ckpt_dir / "evaluations.json") if ckpt_dir else {}
     if evaluations:
         lines.append(f"Per-checkpoint evaluation: {summary_line(evaluations)}.")
@@ -41,11 +43,18 @@ def fit_summary(trainer: Any) -> str:
     if log_dir:
         lines.append(f"  tensorboard --logdir {_shown(log_dir.parent)}")
         lines.append(f"  python -m lightning_lora report --runs {_shown(log_dir)}")
-    if ckpt_dir:
-        chosen = "best" if best.get("checkpoint") else "last.ckpt"
-        lines.append(f"  python -m lightning_lora export --ckpt_path {_shown(ckpt_dir / chosen)} "
-                     f"--output exported/{ckpt_dir.name}")
+    chosen = ckpt_dir / "best" if ckpt_dir and best.get("checkpoint") else newest
+    if chosen is not None:  # only a checkpoint that exists (save_last false writes no last.ckpt)
+        lines.append(f"  python -m lightning_lora export --ckpt_path {_shown(chosen)} --output exported/{ckpt_dir.name}")
     return "\n".join(lines)
+
+
+def _newest_checkpoint(ckpt_dir: Path) -> Path | None:
+    """``last.ckpt`` where it exists, else the highest step checkpoint, else None."""
+    if (ckpt_dir / "last.ckpt").is_file():
+        return ckpt_dir / "last.ckpt"
+    steps = checkpoints_in(ckpt_dir) if ckpt_dir.is_dir() else []
+    return steps[-1][1] if steps else None
 
 
 def _best_score(best: dict[str, Any]) -> str:
