@@ -73,6 +73,20 @@ def test_a_yaml_syntax_error_names_the_line_where_it_starts(text, where, tmp_pat
     assert one_error(capsys) == f"error: --config bad.yaml, {where}"
 
 
+def test_val_check_interval_in_a_config_file_is_refused_not_silently_replaced(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "c.yaml").write_text("eval_every_n_steps: 5\ntrainer:\n  val_check_interval: 7\n")
+    assert run(["fit", *QUICK, "--config", "c.yaml"]) == 2
+    assert one_error(capsys) == ("error: --config c.yaml: trainer.val_check_interval is set from eval_every_n_steps "
+                                 "(validate every N optimizer steps; here 5); give eval_every_n_steps instead of "
+                                 "trainer.val_check_interval 7.")
+    (tmp_path / "saved.yaml").write_text("eval_every_n_steps: 5\ntrainer:\n  val_check_interval: 10\n"
+                                         "  accumulate_grad_batches: 2\n")  # as fit saves it: the linked value
+    from lightning_lora.training.config_errors import check_config_files
+
+    check_config_files(["--config", "saved.yaml"])
+
+
 def test_a_config_file_that_is_not_utf8_names_its_line_and_byte(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "bad.yaml").write_bytes(b"run_name: x\nseed_everything: 0\ndata:\n  init_args:\n    system_prompt: caf\xe9\n")

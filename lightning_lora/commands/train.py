@@ -17,7 +17,8 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 from lightning_lora.checkpoints.atomic_io import file_size_limit_message
 from lightning_lora.errors import first_line, user_error_in_chain
 from lightning_lora.reporting.fit_summary import fit_summary
-from lightning_lora.training.cli import build_cli, instantiation_error
+from lightning_lora.training.cli import build_cli
+from lightning_lora.training.config_errors import instantiation_error
 
 
 def main(argv: list[str]) -> int:
