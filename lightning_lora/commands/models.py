@@ -30,7 +30,7 @@ def main(argv: list[str]) -> int:
             state = f"fetched: {model_dir(name)}" if is_fetched(name) else f"not fetched (models fetch {name})"
             hub = f"; with the hub: {model.hub_id}" if model.hub_id else ""
             alias = f"real:{name}" if model.kind != "wordnet" else name
-            print(f"  {alias:26s} {model.description}\n      {state}{hub}")
+            print(f"  {alias:34s} {model.description}\n      {state}{hub}")
         return 0
     unknown = [n for n in args.names if n not in REGISTRY]
     if unknown:

