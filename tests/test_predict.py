@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from lightning_lora.__main__ import main
-from lightning_lora.benchmark.sandbox import STATUSES
+from lightning_lora.benchmark.execution import STATUSES
 from lightning_lora.training.cli import build_cli
 
 REPO = Path(__file__).resolve().parents[1]

@@ -24,16 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from lightning_lora.benchmark.checks import Check, Site, decompose, holds
+from lightning_lora.benchmark.execution import Execution, SandboxConfig, Status
+from lightning_lora.benchmark.outcomes import failure_status, syntax_problem
 from lightning_lora.benchmark.plaindata import Opaque, decode, encode
-from lightning_lora.benchmark.sandbox import (
-    Execution,
-    SandboxConfig,
-    Status,
-    failure_status,
-    run_function_test,
-    run_program,
-    syntax_problem,
-)
+from lightning_lora.benchmark.sandbox import run_function_test, run_program
 from lightning_lora.problems.sources import Problem
 
 TRUSTED = "trusted"

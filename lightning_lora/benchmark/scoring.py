@@ -12,16 +12,11 @@ from typing import Any, Sequence
 
 from tqdm import tqdm
 
+from lightning_lora.benchmark.execution import STATUSES, SandboxConfig
 from lightning_lora.benchmark.extract import extract_code, function_continuation
 from lightning_lora.benchmark.function_verdicts import FORGEABLE, TRUSTED, plan_for, run_function_problem
 from lightning_lora.benchmark.passk import aggregate_pass_at_k
-from lightning_lora.benchmark.sandbox import (
-    STATUSES,
-    SandboxConfig,
-    isolation_level,
-    run_stdio_test,
-    unverified_reason,
-)
+from lightning_lora.benchmark.sandbox import isolation_level, run_stdio_test, unverified_reason
 from lightning_lora.files import atomic_write_json
 from lightning_lora.problems.sources import Problem, ProblemSet, read_jsonl
 

@@ -9,9 +9,9 @@ from collections import Counter, OrderedDict, namedtuple
 import pytest
 
 from lightning_lora.benchmark.checks import Check, Site, decompose, holds
+from lightning_lora.benchmark.execution import Execution
 from lightning_lora.benchmark.function_verdicts import Plan, judge
 from lightning_lora.benchmark.plaindata import Opaque, decode, encode
-from lightning_lora.benchmark.sandbox import Execution
 
 
 @pytest.mark.parametrize("value", [None, True, False, 0, -7, 10**400, 1.5, -0.0, math.inf, "ünï\ud800", b"\x00\xff",
