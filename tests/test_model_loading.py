@@ -1,4 +1,4 @@
-"""Backbone loading by path (the same code a hub id goes through), pad tokens, clear errors."""
+"""Model loading by path (models/loading.py: the same code a hub id goes through), pad tokens, clear errors."""
 
 from __future__ import annotations
 
