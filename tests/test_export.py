@@ -127,7 +127,7 @@ def test_classifier_exports_load_with_the_sequence_classification_class(tmp_path
         for p in model.parameters():
             if p.requires_grad:
                 p.add_(0.05 * torch.randn_like(p))
-    module = SimpleNamespace(method="lora", model=model, tokenizer=tokenizer, task_type="SEQ_CLS",
+    module = SimpleNamespace(method="lora", model=model, tokenizer=tokenizer, task_type="SEQ_CLS", load_dtype="float32",
                              model_name_or_path=str(tmp_path / "base"), checkpoint_metadata=lambda: method_metadata("lora", None))
     expected = _logits(model)
     record = export_module(module, tmp_path / "adapter", merge=False, info={"step": 7})

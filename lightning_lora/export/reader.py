@@ -90,6 +90,9 @@ def load_export_model(folder: Path, record: dict[str, Any], tokenizer: Any, opti
     tool, its ``adapter_config.json``) names, a ``.gguf`` base included; or the whole (merged) model."""
     from lightning_lora.models.loading import load_causal_lm
 
+    # The dtype it trained in (export.json says since it records one; float32 before, and for other tools' folders):
+    # a bf16 model loaded in float32 computes otherwise and can answer otherwise.
+    dtype = record.get("dtype") or "float32"
     adapter_config = folder / "adapter_config.json"
     if record.get("format") == "peft_adapter" or adapter_config.is_file():
         from peft import PeftModel
@@ -99,10 +102,10 @@ def load_export_model(folder: Path, record: dict[str, Any], tokenizer: Any, opti
         if not base_path:
             raise ExportFolderError(f"{option} {folder}: {adapter_config.name} names no base model "
                                     "(base_model_name_or_path), and there is no export.json; say which base it adapts there.")
-        base = load_causal_lm(base_path, pad_token_id=tokenizer.pad_token_id)
+        base = load_causal_lm(base_path, dtype=dtype, pad_token_id=tokenizer.pad_token_id)
         model = PeftModel.from_pretrained(base, str(folder))
     else:
-        model = load_causal_lm(str(folder), pad_token_id=tokenizer.pad_token_id)
+        model = load_causal_lm(str(folder), dtype=dtype, pad_token_id=tokenizer.pad_token_id)
     return model.eval()
 
 

@@ -145,6 +145,8 @@ def export_record(module: Any, merge: bool, info: dict[str, Any]) -> dict[str, A
         "base_from_pretrained_args": base_load,
         "model_class": model_class,
         "method": module.method,
+        # the dtype the model trained and generated in: loading the export in it answers as the checkpoint does
+        "dtype": module.load_dtype,
         "metadata": metadata,
         **info,
         "load_with": (f"transformers.{auto_class}.from_pretrained(DIR)" if merge else
