@@ -113,7 +113,7 @@ def test_an_adapter_export_of_a_gguf_base_says_to_load_the_base_with_its_gguf_fi
     gguf = tmp_path / "SmolLM2.Q4_1.gguf"
     gguf.write_bytes(b"GGUF")
     base = SimpleNamespace(config=SimpleNamespace(name_or_path=str(tmp_path)))
-    module = SimpleNamespace(model_name_or_path=str(gguf), task_type="CAUSAL_LM", method="lora", model=base,
+    module = SimpleNamespace(model_name_or_path=str(gguf), task_type="CAUSAL_LM", method="lora", model=base, load_dtype="float32",
                              checkpoint_metadata=lambda: {})
     record = export_record(module, merge=False, info={})
     assert record["load_with"] == (f"peft.PeftModel.from_pretrained(transformers.AutoModelForCausalLM.from_pretrained("
