@@ -103,13 +103,11 @@ def find_checkpoint(ckpt_path: str | Path, run_name: str | None = None, resume: 
     return path
 
 
-def resolve_ckpt_path(ckpt_path: str, run_name: str, resume: bool = False) -> Path:
-    """``--ckpt_path`` of fit / validate / test / predict as a file (:func:`find_checkpoint`), checked to be a
-    lightning_lora checkpoint with intact weights (and, with ``resume``, optimizer state) before any model loads;
-    ``resume`` (fit) takes a run folder's ``last.ckpt`` before its ``best``."""
-    path = find_checkpoint(ckpt_path, run_name, resume=resume)
-    read_checkpoint(path, verify=EVERYTHING if resume else WEIGHTS)
-    return path
+def resolve_ckpt_path(ckpt_path: str, run_name: str, resume: bool = False) -> Checkpoint:
+    """``--ckpt_path`` of fit / validate / test / predict as the checkpoint file it names (:func:`find_checkpoint`),
+    read once and checked to be a lightning_lora checkpoint with intact weights (and, with ``resume``, optimizer
+    state) before any model loads; ``resume`` (fit) takes a run folder's ``last.ckpt`` before its ``best``."""
+    return read_checkpoint(find_checkpoint(ckpt_path, run_name, resume=resume), verify=EVERYTHING if resume else WEIGHTS)
 
 
 def config_file(config: str | Path, option: str = "--config") -> Path:

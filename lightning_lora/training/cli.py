@@ -47,7 +47,6 @@ from lightning_lora.callbacks.random_state import RandomStateCheckpoint  # noqa:
 from lightning_lora.callbacks.throughput import TokenThroughput  # noqa: E402
 from lightning_lora.checkpoints.reading import (  # noqa: E402
     check_output_folders_writable,
-    read_metadata,
     refuse_fresh_fit_into,
     refuse_resume_after_early_stop,
     resolve_ckpt_path,
@@ -209,9 +208,10 @@ class LightningLoraCLI(ConfigOverCheckpointCLI):
                                 "validate and test need a checkpoint path or 'last'.")
             has_last = (checkpoint_dir(config.run_name) / "last.ckpt").is_file()
             config.ckpt_path = ckpt_path = "last" if has_last else None
+        checkpoint = None
         if ckpt_path:
-            config.ckpt_path = ckpt_path = str(resolve_ckpt_path(ckpt_path, config.run_name,
-                                                                      resume=self.subcommand == "fit"))
+            checkpoint = resolve_ckpt_path(ckpt_path, config.run_name, resume=self.subcommand == "fit")
+            config.ckpt_path = ckpt_path = str(checkpoint.path)
             if self.subcommand == "fit":
                 refuse_resume_after_early_stop(checkpoint_dir(config.run_name))
         elif self.subcommand == "fit":
@@ -219,7 +219,7 @@ class LightningLoraCLI(ConfigOverCheckpointCLI):
         if _is_default_logger(config.trainer.logger):
             # Resuming fit continues the run's TensorBoard version; validate/test get a version of their own.
             resume = ckpt_path and self.subcommand == "fit"
-            version = (read_metadata(ckpt_path) or {}).get("logger_version") if resume else None
+            version = checkpoint.metadata.get("logger_version") if resume and checkpoint is not None else None
             config.trainer.logger = {
                 "class_path": "lightning.pytorch.loggers.TensorBoardLogger",
                 "init_args": {"save_dir": str(LOG_ROOT), "name": config.run_name, "version": version,
