@@ -103,3 +103,32 @@ def test_an_adapter_folder_naming_no_base_is_one_line(tmp_path, tokenizer):
     loaded_tokenizer, record = open_export(tmp_path)
     with pytest.raises(UserError, match=r"adapter_config\.json names no base model \(base_model_name_or_path\)"):
         load_export_model(tmp_path, record, loaded_tokenizer)
+
+
+@pytest.mark.parametrize("text, ids, reason", [("x = 1\n```", [5, 6], "stop"), ("x = 1", [5, 99], "eos"),
+                                               ("x = 1", [5, 6], "length")])
+def test_finish_reason_says_what_ended_an_answer(text, ids, reason):
+    from lightning_lora.inference.generation import finish_reason
+
+    assert finish_reason(text, ids, eos_ids=[99], stop=["```"]) == reason
+
+
+def test_answers_cut_by_the_budget_are_marked_and_longer_budgets_agree(model, tokenizer):
+    from lightning_lora.inference.generation import generate_answers
+
+    prompts = ["Say something.", "Write a long poem about the sea, please."]
+    short = generate_answers(model, tokenizer, prompts, GenerationOptions(max_new_tokens=2), progress=False)
+    long = generate_answers(model, tokenizer, prompts, GenerationOptions(max_new_tokens=40), progress=False)
+    for a, b in zip(short, long):
+        # a random-init model rarely ends its turn in two tokens; whatever it did, the reason must agree with the text
+        assert a.truncated == (a.finish_reason == "length")
+        assert a.finish_reason != "length" or b.text.startswith(a.text)
+        if b.finish_reason == "eos":
+            assert len(tokenizer(b.text, add_special_tokens=False)["input_ids"]) < 40
+
+
+def test_a_prefilled_prompt_is_the_generation_prompt_followed_by_the_prefill(tokenizer):
+    from lightning_lora.inference.prompting import build_prefilled_prompt, build_prompt
+
+    head = build_prompt(tokenizer, "Add two numbers.", "Be brief.")
+    assert build_prefilled_prompt(tokenizer, "Add two numbers.", "Be brief.", "```python\n") == head + "```python\n"

@@ -188,15 +188,17 @@ def test_validate_and_predict_accept_a_run_folder_and_say_the_same(run, capsys):
 @pytest.mark.parametrize(("argv", "error", "line"), [
     (["generate", "--prompt", "hi"], ModelOptionsError,
      "generate needs a model: --ckpt_path C (a checkpoint or a run folder), --config X.yaml (alone: its base model; "
-     "with a checkpoint: the config that builds it) or --model DIR (an exported folder)."),
+     "with a checkpoint: the config that builds it) or --model M (an exported folder, a model folder, or real:<name> "
+     "from models list)."),
     (["evaluate", "--tasks", "t", "--ckpt_path", "a", "--model", "b"], ModelOptionsError,
      "evaluate: --model and --ckpt_path exclude each other; give one of --ckpt_path C (a checkpoint or a run folder), "
-     "--config X.yaml (alone: its base model; with a checkpoint: the config that builds it) or --model DIR "
-     "(an exported folder)."),
+     "--config X.yaml (alone: its base model; with a checkpoint: the config that builds it) or --model M "
+     "(an exported folder, a model folder, or real:<name> from models list)."),
     (["benchmark", "--ckpt_path", "a", "--checkpoints_dir", "b"], ModelOptionsError,
      "benchmark: --ckpt_path and --checkpoints_dir exclude each other; give one of --samples S (with --problems P), "
-     "--ckpt_path C (a checkpoint or a run folder), --checkpoints_dir D (each checkpoint of a run folder) or "
-     "--config X.yaml (alone: its base model; with a checkpoint: the config that builds it)."),
+     "--ckpt_path C (a checkpoint or a run folder), --checkpoints_dir D (each checkpoint of a run folder), "
+     "--config X.yaml (alone: its base model; with a checkpoint: the config that builds it) or --model M (an exported "
+     "folder, a model folder, or real:<name> from models list)."),
     (["benchmark", "--checkpoints_dir", "nowhere"], CheckpointNotFoundError,
      "--checkpoints_dir nowhere: no run folder there (fit writes one per run: checkpoints/<run_name>)."),
     (["generate", "--prompt", "hi", "--ckpt_path", "last"], CheckpointNotFoundError,

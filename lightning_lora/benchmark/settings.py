@@ -13,7 +13,7 @@ from typing import Any
 from lightning_lora.errors import UserError
 
 TEST_MODES = ("all", "public")
-PROMPT_STYLES = ("auto", "chat", "raw")
+PROMPT_STYLES = ("auto", "chat", "raw", "evalplus")
 ISOLATIONS = ("auto", "bubblewrap", "process-group")
 
 
@@ -35,15 +35,22 @@ class BenchmarkSettings:
         top_p: nucleus sampling mass (sampling only).
         max_new_tokens: generation budget per sample.
         batch_size: prompts per generate call (left-padded, KV cache on).
-        stop: strings that end a completion; unset: the Codex stop set for function problems asked raw, else
-            none (a chat reply ends at its end-of-turn token).
+        stop: strings that end a completion; unset: the Codex stop set for function problems asked raw, the
+            EvalPlus set (closing fence, ``\\n#``, ``\\nif __name__``, ``\\ndef main(``, ``\\nprint(``) for ``evalplus``,
+            else none (a chat reply ends at its end-of-turn token).
         seed: random seed for sampling; the caller's random state is restored afterwards.
         system_prompt: system message for chat templates; unset in training and ``benchmark --config``:
-            the data module's ``system_prompt`` (the one training used).
-        prompt_style: ``auto`` = chat template for stdin problems when the tokenizer has one, the raw
-            code prompt for function problems (the human-eval convention); ``chat`` / ``raw`` force one.
-            A function problem in ``chat`` asks for the whole function in a fenced block (``FUNCTION_CHAT_PROMPT``);
-            scoring takes the fenced code out of the reply.
+            the data module's ``system_prompt`` (the one training used); unset with ``evalplus``: the Qwen
+            protocol's (``EVALPLUS_SYSTEM_PROMPT``).
+        prompt_style: how a problem is put to the model. ``auto``: with a chat template, ``chat`` for stdin
+            problems and ``evalplus`` for function problems; without one, ``raw``. ``raw``: the problem text
+            as it is (a function problem's code prefix is continued: the human-eval convention). ``chat``: the
+            chat template; a function problem asks for the whole function in a fenced block
+            (``FUNCTION_CHAT_PROMPT``). ``evalplus``: the instruct protocol behind the Qwen2.5-Coder report's
+            HumanEval figures (its EvalPlus-based scripts): that system prompt and question, the answer
+            prefilled with an opening fence, EvalPlus's stop strings; function problems only. Scoring takes the
+            fenced code out of a reply and sanitizes it (the entry point and what it needs; tests, prints and
+            a cut repeat dropped).
         k: pass@k values to report.
         timeout_s: wall-clock limit per program run, in seconds.
         memory_mb: memory limit per program run.

@@ -62,13 +62,17 @@ class BenchmarkCallback(EvaluateOnSave):
         pass1, passed, total = headline(results)
         metrics = {f"benchmark/{name}": value for name, value in results["summary"]["pass@k"].items() if value is not None}
         metrics["benchmark/problems_passed"] = passed
+        if results["summary"].get("truncated") is not None:  # replies the token budget cut, whatever they scored
+            metrics["benchmark/truncated"] = results["summary"]["truncated"]["samples"]
         for logger in trainer.loggers:
             logger.log_metrics(metrics, step=step)
         keeper = run_checkpoint(trainer)
         is_best = keeper.add_scores(trainer, checkpoint, step, metrics, {"benchmark": seconds}) if keeper else False
         if keeper is None or keeper.keep is None:
             is_best = update_best(checkpoint.parent, checkpoint, step, results)
+        cut = metrics.get("benchmark/truncated")
         rank_zero_info(f"[lightning_lora] benchmark at step {step}: pass@1 {pass1:.3f} ({passed}/{total}) "
-                       f"in {seconds:.1f}s" + (" - new best" if is_best else ""))
+                       + (f"{cut} cut at the token budget " if cut else "")
+                       + f"in {seconds:.1f}s" + (" - new best" if is_best else ""))
         return metrics
 

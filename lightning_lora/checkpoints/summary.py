@@ -56,11 +56,12 @@ def scores_table(ckpt_dir: Path, columns: list[str] | None = None) -> str:
     best = link_target(ckpt_dir / BEST_LINK)
     if columns is None:
         seen = {k for e in scores.values() for k in e["metrics"]}
-        columns = [c for c in ("benchmark/pass@1", "val/loss", "val/accuracy") if c in seen]
+        columns = [c for c in ("benchmark/pass@1", "benchmark/truncated", "val/loss", "val/accuracy") if c in seen]
         columns += sorted(k for k in seen if k.startswith("lm_eval/"))
     lines = ["| step | " + " | ".join(columns) + " | file |", "|---:|" + "---:|" * len(columns) + "---|"]
     for name, entry in sorted(scores.items(), key=lambda item: item[1]["step"]):
-        values = [f"{entry['metrics'][c]:.4f}" if c in entry["metrics"] else "-" for c in columns]
+        values = [("-" if c not in entry["metrics"] else f"{entry['metrics'][c]:.0f}" if c == "benchmark/truncated"
+                   else f"{entry['metrics'][c]:.4f}") for c in columns]
         state = "deleted" if entry.get("deleted") or not (ckpt_dir / name).exists() else "kept"
         lines.append(f"| {entry['step']} | " + " | ".join(values) + f" | {state}{' (best)' if name == best else ''} |")
     return "\n".join(lines)

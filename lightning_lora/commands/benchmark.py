@@ -4,6 +4,7 @@
     python -m lightning_lora benchmark --config configs/quickstart.yaml [--problems synthetic:code]   # the base model
     python -m lightning_lora benchmark --ckpt_path checkpoints/quickstart/step000100.ckpt [--config X]
     python -m lightning_lora benchmark --checkpoints_dir checkpoints/quickstart
+    python -m lightning_lora benchmark --model real:qwen2.5-coder-0.5b-instruct --problems humaneval   # a model as it is
 
 The model is loaded by :func:`~lightning_lora.training.restore.restore`, as every command loads it: a checkpoint's
 model is built from the ``config.yaml`` fit saved beside it unless ``--config`` names another, and
@@ -52,13 +53,18 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--samples", type=str | None, default=None,
                    help='score this jsonl of {"task_id": ..., "completion": ...} (no model needed)')
     p.add_argument("--output", type=str | None, default=None,
-                   help="--samples: results JSON (default: <samples without .jsonl>.results.json)")
+                   help="--samples or --model: results JSON (default with --samples: <samples without "
+                        ".jsonl>.results.json)")
     p.add_argument("--config", type=str | None, default=None,
                    help="training config of the model (default: the config.yaml fit saved beside --ckpt_path or in "
                         "--checkpoints_dir); alone: its base model")
     p.add_argument("--ckpt_path", type=str | None, default=None,
                    help="checkpoint to score, or a run folder (its best, else last.ckpt)")
     p.add_argument("--checkpoints_dir", type=str | None, default=None, help="score every step checkpoint in this folder")
+    p.add_argument("--model", type=str | None, default=None,
+                   help="score this model as it is: a folder written by export, a Hugging Face model folder, or "
+                        "real:<name> (models list); needs --problems; results go to --output (default: "
+                        "runs/benchmark/<model>.<settings>.results.json)")
     p.add_class_arguments(BenchmarkSettings, None)
     return p
 
@@ -102,7 +108,9 @@ def score_samples(samples_path: Path, output: str | None, settings: BenchmarkSet
 
 def score_model(args: Any, overrides: dict[str, Any]) -> int:
     """Benchmark a config's base model, one checkpoint, or every checkpoint of a run folder (built once)."""
-    restored = restore(args.ckpt_path, args.config, checkpoints_dir=args.checkpoints_dir, command="benchmark")
+    restored = restore(args.ckpt_path, args.config, args.model, checkpoints_dir=args.checkpoints_dir, command="benchmark")
+    if args.model is not None:
+        return score_folder_model(restored, args, overrides)
     ckpt_dir = Path(args.checkpoints_dir).expanduser() if args.checkpoints_dir else None
     cli, module = restored.cli, restored.module
     run_settings = next((c.settings for c in cli.trainer.callbacks if isinstance(c, BenchmarkCallback)), None)
@@ -149,6 +157,30 @@ def score_model(args: Any, overrides: dict[str, Any]) -> int:
     return 0
 
 
+def score_folder_model(restored: Any, args: Any, overrides: dict[str, Any]) -> int:
+    """Benchmark a model named by ``--model`` (no training config): the settings typed, its export's system prompt."""
+    if "problems" not in overrides:
+        raise UserError("benchmark --model needs --problems (a model folder carries no benchmark settings).")
+    settings = BenchmarkSettings(**_settings_of(args))
+    if settings.system_prompt is None and restored.prompt.system_prompt:
+        settings = settings.replace(system_prompt=restored.prompt.system_prompt)
+    problems = load_problem_set(settings)
+    if args.output:
+        out = Path(args.output)
+        out = out.with_name(out.name.removesuffix(".json").removesuffix(".results"))
+    else:
+        name = args.model.split(":", 1)[1] if args.model.startswith("real:") else Path(args.model).expanduser().name
+        tagged = {k: v for k, v in overrides.items() if k not in UNTAGGED}
+        tagged["problems"] = Path(tagged["problems"]).stem
+        out = Path("runs") / "benchmark" / f"{name}.{settings_tag(tagged)}"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    results = score_and_write(restored.model, restored.tokenizer, problems, settings, out,
+                              extra={"checkpoint": None, "step": None, "model": args.model})
+    print(format_summary(results))
+    print(f"results: {out}.results.json (samples: {out}.samples.jsonl)")
+    return 0
+
+
 def format_summary(results: dict[str, Any]) -> str:
     """A small markdown table of the headline numbers of a scored samples file."""
     s = results["summary"]
@@ -161,6 +193,11 @@ def format_summary(results: dict[str, Any]) -> str:
         shown = "n/a" if value is None else f"{value:.4f}"
         rows.append((f"{name}, seed convention", f"{shown} over {s['seed_convention']['num_problems']} problems"))
     rows.append(("statuses", ", ".join(f"{k} {v}" for k, v in s["counts_by_status"].items() if v)))
+    cut = s.get("truncated")
+    if cut is not None:
+        scored = ", ".join(f"{k} {v}" for k, v in sorted(cut["by_status"].items()))
+        rows.append(("cut at the token budget", f"{cut['samples']} of {cut['samples_known']} samples"
+                     + (f" ({scored})" if scored else "")))
     rows.append(("isolation", s["isolation"]))
     width = max(len(r[0]) for r in rows)
     lines = [f"| {'metric'.ljust(width)} | value |", f"|{'-' * (width + 2)}|-------|"]

@@ -85,15 +85,26 @@ def verify_export(folder: Path, record: dict[str, Any], option: str = "--model")
         raise DamagedExportError(f"{option} {folder}: {'; '.join(what)}; {again}.")
 
 
+def saved_dtype(folder: Path) -> str | None:
+    """The dtype a Hugging Face model folder's ``config.json`` says its weights are in (None when it says none)."""
+    try:
+        config = json.loads((folder / "config.json").read_text())
+    except (OSError, ValueError):
+        return None
+    dtype = config.get("dtype") or config.get("torch_dtype")
+    return dtype if dtype in ("float32", "bfloat16", "float16") else None
+
+
 def load_export_model(folder: Path, record: dict[str, Any], tokenizer: Any, option: str = "--model") -> Any:
     """The model of an exported folder in eval mode: a PEFT adapter on the base its record (or, from another
     tool, its ``adapter_config.json``) names, a ``.gguf`` base included; or the whole (merged) model."""
     from lightning_lora.models.loading import load_causal_lm
 
-    # The dtype it trained in (export.json says since it records one; float32 before, and for other tools' folders):
+    # The dtype it trained in (export.json says since it records one; float32 before, and for other tools' adapters):
     # a bf16 model loaded in float32 computes otherwise and can answer otherwise.
-    dtype = record.get("dtype") or "float32"
     adapter_config = folder / "adapter_config.json"
+    # A model folder from elsewhere (no export.json) loads in the dtype its config.json names, as transformers does.
+    dtype = record.get("dtype") or (None if record or adapter_config.is_file() else saved_dtype(folder)) or "float32"
     if record.get("format") == "peft_adapter" or adapter_config.is_file():
         from peft import PeftModel
 

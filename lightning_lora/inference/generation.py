@@ -135,8 +135,9 @@ def _generate_kwargs(model: Any, tokenizer: Any, options: GenerationOptions, roo
     if room is not None and config.max_new_tokens > room:
         config.max_new_tokens = room
     kwargs: dict[str, Any] = {"generation_config": config}
-    if options.stop:
-        kwargs.update(stop_strings=list(options.stop), tokenizer=tokenizer)
+    if options.stop:  # in the config (beside it is deprecated); generate needs the tokenizer to match them
+        config.stop_strings = list(options.stop)
+        kwargs["tokenizer"] = tokenizer
     return kwargs
 
 
@@ -217,11 +218,51 @@ def generate_from_ids(model: Any, tokenizer: Any, input_ids: torch.Tensor, atten
     return [truncate_at_stop(text, options.stop) for text in texts]
 
 
+#: Why an answer ended: a stop string, an end-of-sequence token, or the token budget (a cut answer).
+FINISH_REASONS = ("stop", "eos", "length")
+
+
+@dataclass
+class Answer:
+    """One generated answer and why it ended (``finish_reason``: one of :data:`FINISH_REASONS`)."""
+
+    text: str
+    finish_reason: str
+
+    @property
+    def truncated(self) -> bool:
+        """True when the budget (``max_new_tokens`` or the context) cut the answer."""
+        return self.finish_reason == "length"
+
+
+def finish_reason(text: str, token_ids: Sequence[int], eos_ids: Sequence[int], stop: Sequence[str]) -> str:
+    """Why an answer ended: ``stop`` when a stop string occurs in ``text``, ``eos`` when an end-of-sequence id is among
+    the generated ``token_ids``, else ``length`` (the generation ran out of budget)."""
+    if any(s and s in text for s in stop):
+        return "stop"
+    if set(token_ids) & set(eos_ids):
+        return "eos"
+    return "length"
+
+
 @torch.inference_mode()
 def generate_batch(model: Any, tokenizer: Any, prompt_texts: Sequence[str], options: GenerationOptions | None = None,
                    batch_size: int = 16, progress: bool = True, desc: str = "generate",
                    add_special_tokens: bool = False) -> list[str]:
     """Answers to many rendered prompts: batched with left padding and the KV cache, in input order.
+
+    The texts of :func:`generate_answers` (which also says why each answer ended).
+    """
+    return [a.text for a in generate_answers(model, tokenizer, prompt_texts, options, batch_size, progress, desc,
+                                             add_special_tokens)]
+
+
+@torch.inference_mode()
+def generate_answers(model: Any, tokenizer: Any, prompt_texts: Sequence[str], options: GenerationOptions | None = None,
+                     batch_size: int = 16, progress: bool = True, desc: str = "generate",
+                     add_special_tokens: bool = False) -> list[Answer]:
+    """Answers to many rendered prompts, each with its finish reason: batched with left padding and the KV cache, in
+    input order; each text cut at the first stop string.
 
     Prompts are sorted by length so a batch wastes little on padding. The model's train/eval mode,
     the tokenizer's padding side and pad token, and the caller's random state are restored.
@@ -229,9 +270,10 @@ def generate_batch(model: Any, tokenizer: Any, prompt_texts: Sequence[str], opti
     options = options or GenerationOptions()
     lengths = [len(tokenizer(text, add_special_tokens=add_special_tokens)["input_ids"]) for text in prompt_texts]
     order = sorted(range(len(prompt_texts)), key=lambda i: -lengths[i])
-    answers: list[str] = [""] * len(prompt_texts)
+    answers: list[Answer] = [Answer("", "length")] * len(prompt_texts)
     was_training, padding_side, pad_token = model.training, tokenizer.padding_side, tokenizer.pad_token
     device = _device(model)
+    eos_ids = eos_token_ids(model, tokenizer)
     model.eval()
     tokenizer.padding_side = "left"
     if tokenizer.pad_token is None:
@@ -244,10 +286,11 @@ def generate_batch(model: Any, tokenizer: Any, prompt_texts: Sequence[str], opti
             for batch in tqdm(batches, desc=desc, unit="batch", file=sys.stderr, disable=not progress):
                 enc = tokenizer([prompt_texts[i] for i in batch], return_tensors="pt", padding=True,
                                 add_special_tokens=add_special_tokens).to(device)
-                out = model.generate(**enc, **kwargs)
-                texts = tokenizer.batch_decode(out[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
-                for i, text in zip(batch, texts):
-                    answers[i] = truncate_at_stop(text, options.stop)
+                generated = model.generate(**enc, **kwargs)[:, enc["input_ids"].shape[1]:]
+                texts = tokenizer.batch_decode(generated, skip_special_tokens=True)
+                for i, text, ids in zip(batch, texts, generated.tolist()):
+                    answers[i] = Answer(truncate_at_stop(text, options.stop),
+                                        finish_reason(text, ids, eos_ids, options.stop))
     finally:
         model.train(was_training)
         tokenizer.padding_side = padding_side

@@ -37,6 +37,24 @@ def build_prompt(tokenizer: Any, prompt: str, system_prompt: str | None = None) 
     return PLAIN_PROMPT_FORMAT.format(system=system, prompt=prompt)
 
 
+def build_prefilled_prompt(tokenizer: Any, prompt: str, system_prompt: str | None, prefill: str) -> str:
+    """:func:`build_prompt` with the start of the answer already written (``prefill``, e.g. an opening code fence).
+
+    With a chat template the assistant turn is rendered with ``prefill`` as its content and cut right after it, so
+    the template's own assistant header is used; without one ``prefill`` follows the plain format.
+    """
+    if not has_chat_template(tokenizer):
+        return build_prompt(tokenizer, prompt, system_prompt) + prefill
+    marker = "\u2063PREFILL-END\u2063"
+    messages = [{"role": "system", "content": system_prompt}] if system_prompt else []
+    messages += [{"role": "user", "content": prompt}, {"role": "assistant", "content": prefill + marker}]
+    rendered = tokenizer.apply_chat_template(messages, tokenize=False)
+    head = build_prompt(tokenizer, prompt, system_prompt)
+    if marker in rendered and rendered.startswith(head):
+        return rendered[: rendered.index(marker)]
+    return head + prefill  # a template that rewrites assistant content: the generation prompt, then the prefill
+
+
 def build_completion(tokenizer: Any, prompt: str, answer: str, system_prompt: str | None = None) -> str:
     """Text that follows :func:`build_prompt` in a training sample: the answer and its end-of-turn marker.
 

@@ -120,22 +120,31 @@ def read_jsonl(path: Path, what: str = "Problem file") -> Iterator[tuple[int, di
 
 
 def load_jsonl(path: str | Path) -> ProblemSet:
-    """Load stdin/stdout problems: one ``{"task_id", "prompt", "tests": [{"input", "output"}]}`` per line."""
+    """Load problems, one per line: stdin/stdout ``{"task_id", "prompt", "tests": [{"input", "output"}]}``, or
+    function problems in HumanEval's format ``{"task_id", "prompt", "entry_point", "test"}`` (``test`` defines
+    ``check(candidate)``)."""
     path = Path(path)
     problems: list[Problem] = []
     seen: set[str] = set()
     for lineno, obj in read_jsonl(path):
-        for key, typ in (("task_id", str), ("prompt", str), ("tests", list)):
+        function = "entry_point" in obj or "test" in obj
+        fields = (("entry_point", str), ("test", str)) if function else (("tests", list),)
+        for key, typ in (("task_id", str), ("prompt", str), *fields):
             if not isinstance(obj.get(key), typ):
                 raise ValueError(f"{path} line {lineno}: field {key!r} is missing or not a {typ.__name__}.")
+        if obj["task_id"] in seen:
+            raise ValueError(f"{path} line {lineno}: field 'task_id' repeats {obj['task_id']!r}.")
+        seen.add(obj["task_id"])
+        if function:
+            if "def check(" not in obj["test"]:
+                raise ValueError(f"{path} line {lineno}: field 'test' defines no check(candidate).")
+            problems.append(Problem(obj["task_id"], obj["prompt"], "function", [], obj["entry_point"], obj["test"]))
+            continue
         if not obj["tests"]:
             raise ValueError(f"{path} line {lineno}: field 'tests' is empty.")
         for i, t in enumerate(obj["tests"]):
             if not (isinstance(t, dict) and isinstance(t.get("input"), str) and isinstance(t.get("output"), str)):
                 raise ValueError(f"{path} line {lineno}: field 'tests[{i}]' needs string 'input' and 'output'.")
-        if obj["task_id"] in seen:
-            raise ValueError(f"{path} line {lineno}: field 'task_id' repeats {obj['task_id']!r}.")
-        seen.add(obj["task_id"])
         tests = [{"input": t["input"], "output": t["output"]} for t in obj["tests"]]
         problems.append(Problem(obj["task_id"], obj["prompt"], "stdio", tests))
     if not problems:

@@ -43,10 +43,11 @@ _SOURCES = {
     "ckpt_path": "--ckpt_path C (a checkpoint or a run folder)",
     "checkpoints_dir": "--checkpoints_dir D (each checkpoint of a run folder)",
     "config": "--config X.yaml (alone: its base model; with a checkpoint: the config that builds it)",
-    "model": "--model DIR (an exported folder)",
+    "model": "--model M (an exported folder, a model folder, or real:<name> from models list)",
 }
 #: What each command offers in their place (others: ckpt_path, config, model); ``samples`` is benchmark's own.
-_OFFERED = {"benchmark": ("samples", "ckpt_path", "checkpoints_dir", "config"), "export": ("ckpt_path", "config")}
+_OFFERED = {"benchmark": ("samples", "ckpt_path", "checkpoints_dir", "config", "model"),
+            "export": ("ckpt_path", "config")}
 #: Options that cannot go together (``--config`` goes with either of the first two).
 _EXCLUSIVE = (("model", "ckpt_path"), ("model", "config"), ("ckpt_path", "checkpoints_dir"))
 
@@ -124,7 +125,10 @@ def restore(ckpt_path: str | None = None, config: str | None = None, model_dir: 
     given = {"ckpt_path": ckpt_path, "config": config, "model": model_dir, "checkpoints_dir": checkpoints_dir}
     _check_options(command, {name for name, value in given.items() if value is not None})
     if model_dir is not None:
-        exported = load_exported(Path(model_dir).expanduser(), need_prompt_format=text_model)
+        from lightning_lora.models.registry import resolve_real_spec
+
+        folder = resolve_real_spec(model_dir)  # real:<name>: the fetched model's folder in the cache
+        exported = load_exported(Path(folder).expanduser(), need_prompt_format=text_model)
         return Restored(exported.model, exported.tokenizer, exported.prompt, str(model_dir),
                         export_dir=exported.folder, export_record=exported.record)
 

@@ -30,12 +30,19 @@ def encode_private(tests: list[dict]) -> str:
 
 
 GOOD = {"task_id": "a", "prompt": "add", "tests": [{"input": "1 2\n", "output": "3\n"}]}
+FUNCTION = {"task_id": "f", "prompt": "def f(x):\n", "entry_point": "f",
+            "test": "def check(candidate):\n    assert candidate(1) == 2\n"}
 
 
 def test_jsonl_loads(tmp_path: Path) -> None:
     ps = load_problems(write_jsonl(tmp_path / "p.jsonl", [GOOD, {**GOOD, "task_id": "b"}]))
     assert [p.task_id for p in ps] == ["a", "b"]
     assert ps.problems[0].kind == "stdio" and ps.problems[0].tests == GOOD["tests"]
+
+
+def test_jsonl_of_function_problems_in_humaneval_format_loads(tmp_path: Path) -> None:
+    ps = load_problems(write_jsonl(tmp_path / "p.jsonl", [FUNCTION, GOOD]))
+    assert [(p.kind, p.entry_point) for p in ps] == [("function", "f"), ("stdio", None)]
 
 
 @pytest.mark.parametrize(
@@ -46,6 +53,8 @@ def test_jsonl_loads(tmp_path: Path) -> None:
         ([{**GOOD, "tests": []}], "line 1: field 'tests' is empty"),
         ([{**GOOD, "tests": [{"input": "1"}]}], "line 1: field 'tests[0]'"),
         ([GOOD, GOOD], "line 2: field 'task_id' repeats"),
+        ([{**FUNCTION, "entry_point": None}], "line 1: field 'entry_point' is missing"),
+        ([{**FUNCTION, "test": "assert f(1) == 2"}], "line 1: field 'test' defines no check(candidate)"),
         ([], "holds no problems"),
     ],
 )

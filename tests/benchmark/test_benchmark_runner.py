@@ -9,8 +9,10 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, Qwen2Config
 
 from lightning_lora.benchmark import runner
+from lightning_lora.benchmark.extract import EVALPLUS_STOP, EVALPLUS_SYSTEM_PROMPT
 from lightning_lora.benchmark.runner import FUNCTION_STOP, generate_samples, run_benchmark, truncate_at_stop
 from lightning_lora.benchmark.settings import BenchmarkSettings
+from lightning_lora.errors import UserError
 from lightning_lora.models.tiny import ensure_tiny_model
 from lightning_lora.problems.sources import Problem, ProblemSet
 
@@ -112,11 +114,11 @@ FUNCTION_PROBLEMS = [Problem("add", 'def add(a, b):\n    """The sum."""\n', kind
                              test="def check(candidate):\n    assert candidate(2, 3) == 5\n")]
 
 
-@pytest.mark.parametrize("style, stop", [("raw", list(FUNCTION_STOP)), ("chat", [])])
-def test_function_problems_in_chat_style_ask_for_the_fenced_function_and_stop_at_the_turn_end(
-        tiny_dir: Path, tokenizer, style: str, stop: list[str]) -> None:
+@pytest.mark.parametrize("style, stop", [("raw", list(FUNCTION_STOP)), ("chat", []),
+                                         ("evalplus", list(EVALPLUS_STOP)), ("auto", list(EVALPLUS_STOP))])
+def test_function_problems_are_put_as_each_prompt_style_says(tiny_dir: Path, tokenizer, style: str, stop: list[str]) -> None:
     seen: list[str] = []
-    real_generate = runner.generate_batch
+    real_generate = runner.generate_answers
 
     def spy(model, tok, prompts, *args, **kwargs):
         seen.extend(prompts)
@@ -124,14 +126,44 @@ def test_function_problems_in_chat_style_ask_for_the_fenced_function_and_stop_at
 
     settings = BenchmarkSettings(max_new_tokens=4, prompt_style=style, timeout_s=2, workers=1, progress=False)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(runner, "generate_batch", spy)
-        _, results = run_benchmark(AutoModelForCausalLM.from_pretrained(tiny_dir), tokenizer, FUNCTION_PROBLEMS, settings)
-    assert results["summary"]["generation"]["stop"] == stop
+        patch.setattr(runner, "generate_answers", spy)
+        samples, results = run_benchmark(AutoModelForCausalLM.from_pretrained(tiny_dir), tokenizer, FUNCTION_PROBLEMS,
+                                         settings)
+    generation = results["summary"]["generation"]
+    assert generation["stop"] == stop
     if style == "chat":
         assert seen[0].startswith("<|im_start|>") and "```python\ndef add(a, b):" in seen[0]
         assert seen[0].endswith("<|im_start|>assistant\n")
-    else:
+    elif style == "raw":
         assert seen == [FUNCTION_PROBLEMS[0].prompt]
+    else:  # the Qwen report's protocol: its system prompt and question, the answer opened with a fence
+        assert generation["prompt_style"] == "evalplus" and generation["system_prompt"] == EVALPLUS_SYSTEM_PROMPT
+        assert seen[0].startswith(f"<|im_start|>system\n{EVALPLUS_SYSTEM_PROMPT}<|im_end|>")
+        assert "Can you complete the following Python function?\n```python\ndef add(a, b):" in seen[0]
+        assert seen[0].endswith("<|im_start|>assistant\n```python\n")
+        assert samples[0]["completion"].startswith("```python\n")  # the prefill is part of the reply scored
+    # four new tokens cannot finish a function: every reply is counted as cut, whatever it scored
+    assert samples[0]["truncated"] is (samples[0]["finish_reason"] == "length")
+    assert results["summary"]["truncated"]["samples"] == sum(s["truncated"] for s in samples)
+
+
+def test_evalplus_is_refused_for_stdin_problems(tiny_dir: Path, tokenizer) -> None:
+    settings = BenchmarkSettings(max_new_tokens=4, prompt_style="evalplus", progress=False)
+    with pytest.raises(UserError, match="prompt_style 'evalplus'.*stdin problems"):
+        run_benchmark(AutoModelForCausalLM.from_pretrained(tiny_dir), tokenizer, PROBLEMS[:1], settings)
+
+
+def test_truncation_is_counted_beside_the_statuses() -> None:
+    from lightning_lora.benchmark.scoring import evaluate
+
+    cut = "```python\ndef add(a, b):\n    return a + b\n\n\ndef test_add():\n    assert add(1, 2) == 3\n    assert add("
+    samples = [{"task_id": "add", "completion": cut, "truncated": True}]
+    summary = evaluate(FUNCTION_PROBLEMS, samples, timeout_s=5, workers=1)["summary"]
+    # the sanitizer keeps the complete function and drops the cut test: a pass, still counted as cut
+    assert summary["problems_passed"] == 1
+    assert summary["truncated"]["samples"] == 1 and summary["truncated"]["by_status"] == {"passed": 1}
+    old = evaluate(FUNCTION_PROBLEMS, [{"task_id": "add", "completion": cut}], timeout_s=5, workers=1)["summary"]
+    assert old["truncated"] is None  # samples that do not say are not counted as whole
 
 
 def test_a_chat_reply_with_the_whole_function_passes_and_prose_does_not() -> None:

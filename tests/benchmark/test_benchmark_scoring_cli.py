@@ -144,3 +144,26 @@ def test_read_samples_roundtrip(tmp_path: Path) -> None:
 def test_no_samples_is_an_error_not_a_zero_pass_rate() -> None:
     with pytest.raises(ValueError, match="No samples to score"):
         evaluate(PROBLEMS, [], progress=False)
+
+
+def test_a_model_folder_is_benchmarked_as_it_is(in_tmp: Path, tiny_qwen2: Path, capsys: pytest.CaptureFixture) -> None:
+    """``benchmark --model``: no training config; the instruct protocol by default; results and samples written
+    where --output says, the cut replies counted (a 3-token budget cuts them)."""
+    problems = in_tmp / "fn.jsonl"
+    problems.write_text(json.dumps({"task_id": "add", "prompt": "def add(a, b):\n    \"\"\"The sum.\"\"\"\n",
+                                    "entry_point": "add", "test": "def check(candidate):\n    assert candidate(1, 2) == 3\n"})
+                        + "\n")
+    code = main(["benchmark", "--model", str(tiny_qwen2), "--problems", str(problems), "--max_new_tokens", "3",
+                 "--output", "out/add.results.json", "--progress", "false", "--timeout_s", "5"])
+    assert code == 0
+    results = json.loads((in_tmp / "out" / "add.results.json").read_text())
+    samples = [json.loads(line) for line in (in_tmp / "out" / "add.samples.jsonl").read_text().splitlines()]
+    assert results["summary"]["generation"]["prompt_style"] == "evalplus"
+    assert samples[0]["completion"].startswith("```python\n")
+    assert results["summary"]["truncated"]["samples"] == sum(s["truncated"] for s in samples)
+    assert "cut at the token budget" in capsys.readouterr().out
+
+
+def test_a_model_without_problems_is_one_line(in_tmp: Path, tiny_qwen2: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["benchmark", "--model", str(tiny_qwen2)]) == 2
+    assert "benchmark --model needs --problems" in capsys.readouterr().err
