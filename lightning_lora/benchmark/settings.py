@@ -15,6 +15,7 @@ from lightning_lora.errors import UserError
 TEST_MODES = ("all", "public")
 PROMPT_STYLES = ("auto", "chat", "raw", "evalplus")
 ISOLATIONS = ("auto", "bubblewrap", "process-group")
+ENGINES = ("generate", "refill")
 
 
 @dataclass
@@ -34,7 +35,10 @@ class BenchmarkSettings:
         temperature: 0 is greedy decoding (n must be 1); above 0 samples.
         top_p: nucleus sampling mass (sampling only).
         max_new_tokens: generation budget per sample.
-        batch_size: prompts per generate call (left-padded, KV cache on).
+        batch_size: prompts decoded together (left-padded, KV cache on).
+        engine: ``generate`` (transformers' ``generate`` per batch: a batch runs to its longest answer) or
+            ``refill`` (a finished answer's row is given to the next prompt at once; greedy answers equal up to
+            floating-point summation order).
         stop: strings that end a completion; unset: the Codex stop set for function problems asked raw, the
             EvalPlus set (closing fence, ``\\n#``, ``\\nif __name__``, ``\\ndef main(``, ``\\nprint(``) for ``evalplus``,
             else none (a chat reply ends at its end-of-turn token).
@@ -73,6 +77,7 @@ class BenchmarkSettings:
     top_p: float = 1.0
     max_new_tokens: int = 512
     batch_size: int = 16
+    engine: str = "generate"
     stop: list[str] | None = None
     seed: int = 0
     system_prompt: str | None = None
@@ -97,7 +102,8 @@ class BenchmarkSettings:
             raise UserError(f"benchmark settings: k must list at least one pass@k value, got {self.k!r}.")
         if self.max_problems is not None and self.max_problems < 1:
             raise UserError(f"benchmark settings: max_problems must be at least 1, got {self.max_problems}.")
-        for name, allowed in (("test_mode", TEST_MODES), ("prompt_style", PROMPT_STYLES), ("isolation", ISOLATIONS)):
+        for name, allowed in (("test_mode", TEST_MODES), ("prompt_style", PROMPT_STYLES), ("isolation", ISOLATIONS),
+                              ("engine", ENGINES)):
             if getattr(self, name) not in allowed:
                 raise UserError(f"benchmark settings: {name} must be one of {', '.join(allowed)}, "
                                 f"got {getattr(self, name)!r}.")

@@ -257,10 +257,15 @@ def generate_batch(model: Any, tokenizer: Any, prompt_texts: Sequence[str], opti
                                              add_special_tokens)]
 
 
+#: How a batch of prompts is decoded: ``generate`` (transformers' ``generate`` per batch, which runs to the batch's
+#: longest answer) or ``refill`` (:mod:`lightning_lora.inference.refill`: a finished row is replaced at once).
+ENGINES = ("generate", "refill")
+
+
 @torch.inference_mode()
 def generate_answers(model: Any, tokenizer: Any, prompt_texts: Sequence[str], options: GenerationOptions | None = None,
                      batch_size: int = 16, progress: bool = True, desc: str = "generate",
-                     add_special_tokens: bool = False) -> list[Answer]:
+                     add_special_tokens: bool = False, engine: str = "generate") -> list[Answer]:
     """Answers to many rendered prompts, each with its finish reason: batched with left padding and the KV cache, in
     input order; each text cut at the first stop string.
 
@@ -268,6 +273,10 @@ def generate_answers(model: Any, tokenizer: Any, prompt_texts: Sequence[str], op
     the tokenizer's padding side and pad token, and the caller's random state are restored.
     """
     options = options or GenerationOptions()
+    if engine not in ENGINES:
+        raise UserError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}.")
+    if engine == "refill":
+        return _refilled_answers(model, tokenizer, prompt_texts, options, batch_size, progress, desc, add_special_tokens)
     lengths = [len(tokenizer(text, add_special_tokens=add_special_tokens)["input_ids"]) for text in prompt_texts]
     order = sorted(range(len(prompt_texts)), key=lambda i: -lengths[i])
     answers: list[Answer] = [Answer("", "length")] * len(prompt_texts)
@@ -296,6 +305,25 @@ def generate_answers(model: Any, tokenizer: Any, prompt_texts: Sequence[str], op
         tokenizer.padding_side = padding_side
         tokenizer.pad_token = pad_token
     return answers
+
+
+def _refilled_answers(model: Any, tokenizer: Any, prompt_texts: Sequence[str], options: GenerationOptions,
+                      batch_size: int, progress: bool, desc: str, add_special_tokens: bool) -> list[Answer]:
+    from lightning_lora.inference.refill import generate_refilled
+
+    prompts = [tokenizer(text, add_special_tokens=add_special_tokens)["input_ids"] for text in prompt_texts]
+    was_training = model.training
+    device = _device(model)
+    model.eval()
+    try:
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+            done = generate_refilled(model, tokenizer, prompts, max_new_tokens=options.max_new_tokens,
+                                     eos_ids=eos_token_ids(model, tokenizer), stop=options.stop,
+                                     temperature=options.temperature, top_p=options.top_p, seed=options.seed,
+                                     batch_size=batch_size, context=context_length(model), progress=progress, desc=desc)
+    finally:
+        model.train(was_training)
+    return [Answer(text, reason) for text, reason in done]
 
 
 @dataclass

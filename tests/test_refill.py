@@ -1,0 +1,73 @@
+"""The refill engine: a finished row is replaced at once, and the answers are generate's (greedy, float32)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from lightning_lora.inference.generation import GenerationOptions, generate_answers
+
+PROMPTS = [f"Question {i}: " + "tell me more " * (1 + 3 * (i % 4)) for i in range(7)]
+
+
+@pytest.fixture(scope="module")
+def model(tokenizer):
+    """A random model with large weights, so greedy answers differ between prompts and a padding or position mistake
+    changes them (the saved tiny model babbles spaces)."""
+    from transformers import AutoModelForCausalLM, Qwen2Config
+
+    torch.manual_seed(0)
+    config = Qwen2Config(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, initializer_range=0.3,
+                         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
+    return AutoModelForCausalLM.from_config(config).eval()
+
+
+@pytest.mark.parametrize("budget, batch", [(12, 2), (7, 3), (1, 4), (20, 7)])
+def test_greedy_answers_and_their_reasons_are_generates(model, tokenizer, budget, batch):
+    options = GenerationOptions(max_new_tokens=budget)
+    plain = generate_answers(model, tokenizer, PROMPTS, options, batch_size=batch, progress=False)
+    refilled = generate_answers(model, tokenizer, PROMPTS, options, batch_size=batch, progress=False, engine="refill")
+    assert [(a.text, a.finish_reason) for a in refilled] == [(a.text, a.finish_reason) for a in plain]
+
+
+def test_stop_strings_cut_as_generate_cuts(model, tokenizer):
+    free = generate_answers(model, tokenizer, PROMPTS, GenerationOptions(max_new_tokens=16), batch_size=2,
+                            progress=False, engine="refill")
+    # a stop string taken from inside some answers: those end there, the others run on
+    stop = next(a.text[3:5] for a in free if len(a.text) > 6 and a.text[3:5].strip())
+    options = GenerationOptions(max_new_tokens=16, stop=(stop,))
+    plain = generate_answers(model, tokenizer, PROMPTS, options, batch_size=2, progress=False)
+    refilled = generate_answers(model, tokenizer, PROMPTS, options, batch_size=2, progress=False, engine="refill")
+    assert [(a.text, a.finish_reason) for a in refilled] == [(a.text, a.finish_reason) for a in plain]
+    assert any(a.finish_reason == "stop" for a in refilled)
+
+
+def test_sampling_is_reproducible_from_the_seed(model, tokenizer):
+    def sample(seed: int) -> list[str]:
+        options = GenerationOptions(max_new_tokens=10, temperature=0.9, top_p=0.9, seed=seed)
+        return [a.text for a in generate_answers(model, tokenizer, PROMPTS, options, batch_size=3, progress=False,
+                                                 engine="refill")]
+
+    assert sample(3) == sample(3) and sample(3) != sample(4)
+
+
+def test_an_unknown_engine_is_one_line(model, tokenizer):
+    from lightning_lora.errors import UserError
+
+    with pytest.raises(UserError, match="engine must be one of generate, refill"):
+        generate_answers(model, tokenizer, PROMPTS[:1], engine="vllm")
+
+
+def test_a_peft_model_refills_like_generate(model, tokenizer):
+    import copy
+
+    from peft import LoraConfig, get_peft_model
+
+    torch.manual_seed(1)
+    peft_model = get_peft_model(copy.deepcopy(model), LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"],
+                                                                 init_lora_weights=False)).eval()
+    options = GenerationOptions(max_new_tokens=9)
+    plain = generate_answers(peft_model, tokenizer, PROMPTS, options, batch_size=3, progress=False)
+    refilled = generate_answers(peft_model, tokenizer, PROMPTS, options, batch_size=3, progress=False, engine="refill")
+    assert [a.text for a in refilled] == [a.text for a in plain]
