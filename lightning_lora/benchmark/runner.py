@@ -78,6 +78,14 @@ def prompt_style_for(tokenizer: Any, kind: str, style: str) -> str:
     return "chat" if kind == "stdio" else "evalplus"
 
 
+def system_prompt_for(style: str, settings: BenchmarkSettings) -> str | None:
+    """The system prompt a prompt style sends: the settings' (a run's training one), else the EvalPlus protocol's
+    for ``evalplus``; none for ``raw``."""
+    if style == "raw":
+        return None
+    return settings.system_prompt or (EVALPLUS_SYSTEM_PROMPT if style == "evalplus" else None)
+
+
 def _prompt_builder(tokenizer: Any, kind: str, style: str,
                     settings: BenchmarkSettings) -> tuple[Callable[[str], str], str]:
     """(prompt text for a problem statement, the answer's start written into the prompt)."""
@@ -86,7 +94,7 @@ def _prompt_builder(tokenizer: Any, kind: str, style: str,
     if style == "raw":
         return (lambda prompt: prompt), ""
     if style == "evalplus":  # the Qwen2.5-Coder report's instruct protocol (EvalPlus-based): see extract.py
-        system = settings.system_prompt or EVALPLUS_SYSTEM_PROMPT
+        system = system_prompt_for(style, settings)
         return (lambda prompt: build_prefilled_prompt(tokenizer, EVALPLUS_USER_PROMPT.format(prompt=prompt.strip()),
                                                       system, EVALPLUS_PREFILL)), EVALPLUS_PREFILL
     if kind == "function":  # the code prefix as a question; scoring takes the code out of the reply
@@ -134,8 +142,7 @@ def run_benchmark(
         sandbox=SandboxConfig(timeout_s=settings.timeout_s, memory_mb=settings.memory_mb, isolation=settings.isolation),
         progress=settings.progress,
     )
-    system = settings.system_prompt or (EVALPLUS_SYSTEM_PROMPT if style == "evalplus" else None)
     results["summary"]["generation"] = {**settings.as_dict(), "stop": list(stop), "k": list(settings.k),
-                                        "prompt_style": style, "system_prompt": system if style != "raw" else None,
+                                        "prompt_style": style, "system_prompt": system_prompt_for(style, settings),
                                         "prefill": prefill, "generation_time_s": round(generation_s, 3)}
     return samples, results

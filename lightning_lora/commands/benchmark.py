@@ -122,10 +122,7 @@ def score_model(args: Any, overrides: dict[str, Any]) -> int:
     settings = (run_settings or BenchmarkSettings(problems=overrides["problems"])).replace(**changes)
     if settings.system_prompt is None:
         settings = settings.replace(system_prompt=getattr(cli.datamodule, "system_prompt", None))
-    tagged = {k: v for k, v in overrides.items() if k not in UNTAGGED}
-    if "problems" in tagged:
-        tagged["problems"] = Path(tagged["problems"]).stem
-    tag = settings_tag(tagged)
+    tag = _tag(overrides)
     suffix = f".{tag}" if tag else ""
     problems = load_problem_set(settings)
     if ckpt_dir is None and restored.ckpt_path is None:
@@ -157,6 +154,14 @@ def score_model(args: Any, overrides: dict[str, Any]) -> int:
     return 0
 
 
+def _tag(overrides: dict[str, Any]) -> str:
+    """The file-name tag of the settings typed (those that change results; a problem file by its stem)."""
+    tagged = {k: v for k, v in overrides.items() if k not in UNTAGGED}
+    if "problems" in tagged:
+        tagged["problems"] = Path(tagged["problems"]).stem
+    return settings_tag(tagged)
+
+
 def score_folder_model(restored: Any, args: Any, overrides: dict[str, Any]) -> int:
     """Benchmark a model named by ``--model`` (no training config): the settings typed, its export's system prompt."""
     if "problems" not in overrides:
@@ -170,9 +175,7 @@ def score_folder_model(restored: Any, args: Any, overrides: dict[str, Any]) -> i
         out = out.with_name(out.name.removesuffix(".json").removesuffix(".results"))
     else:
         name = args.model.split(":", 1)[1] if args.model.startswith("real:") else Path(args.model).expanduser().name
-        tagged = {k: v for k, v in overrides.items() if k not in UNTAGGED}
-        tagged["problems"] = Path(tagged["problems"]).stem
-        out = Path("runs") / "benchmark" / f"{name}.{settings_tag(tagged)}"
+        out = Path("runs") / "benchmark" / f"{name}.{_tag(overrides)}"
     out.parent.mkdir(parents=True, exist_ok=True)
     results = score_and_write(restored.model, restored.tokenizer, problems, settings, out,
                               extra={"checkpoint": None, "step": None, "model": args.model})

@@ -314,16 +314,19 @@ def _refilled_answers(model: Any, tokenizer: Any, prompt_texts: Sequence[str], o
     prompts = [tokenizer(text, add_special_tokens=add_special_tokens)["input_ids"] for text in prompt_texts]
     was_training = model.training
     device = _device(model)
+    eos_ids = eos_token_ids(model, tokenizer)
     model.eval()
     try:
         with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-            done = generate_refilled(model, tokenizer, prompts, max_new_tokens=options.max_new_tokens,
-                                     eos_ids=eos_token_ids(model, tokenizer), stop=options.stop,
-                                     temperature=options.temperature, top_p=options.top_p, seed=options.seed,
-                                     batch_size=batch_size, context=context_length(model), progress=progress, desc=desc)
+            generated = generate_refilled(model, tokenizer, prompts, max_new_tokens=options.max_new_tokens,
+                                          eos_ids=eos_ids, stop=options.stop, temperature=options.temperature,
+                                          top_p=options.top_p, seed=options.seed, batch_size=batch_size,
+                                          context=context_length(model), progress=progress, desc=desc)
     finally:
         model.train(was_training)
-    return [Answer(text, reason) for text, reason in done]
+    texts = [tokenizer.decode(ids, skip_special_tokens=True) for ids in generated]
+    return [Answer(truncate_at_stop(text, options.stop), finish_reason(text, ids, eos_ids, options.stop))
+            for text, ids in zip(texts, generated)]
 
 
 @dataclass

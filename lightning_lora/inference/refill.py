@@ -23,9 +23,6 @@ from typing import Any, Sequence
 import torch
 from tqdm import tqdm
 
-#: How a finished row is described: (text cut at the first stop string, finish reason).
-Finished = tuple[str, str]
-
 
 class _Batch:
     """The rows decoding together: their cache, attention mask, next positions, last tokens and answers so far."""
@@ -112,11 +109,11 @@ def _choose(logits: torch.Tensor, temperature: float, top_p: float, generator: t
 def generate_refilled(model: Any, tokenizer: Any, prompts: Sequence[Sequence[int]], *, max_new_tokens: int,
                       eos_ids: Sequence[int], stop: Sequence[str] = (), temperature: float = 0.0, top_p: float = 1.0,
                       seed: int = 0, batch_size: int = 16, context: int | None = None, progress: bool = False,
-                      desc: str = "generate") -> list[Finished]:
-    """Answers to tokenized prompts, in input order, each ``(text cut at the first stop string, finish reason)``.
-
-    The finish reason is ``stop``, ``eos`` or ``length`` (the budget: ``max_new_tokens``, or ``context`` minus the
-    prompt). The model must be in eval mode; the caller restores anything else.
+                      desc: str = "generate") -> list[list[int]]:
+    """The generated token ids of each tokenized prompt, in input order, up to and including the token that ended
+    it: an end-of-sequence token, the one that completed a stop string, or the last the budget allows
+    (``max_new_tokens``, or ``context`` minus the prompt). The model must be in eval mode; the caller restores
+    anything else, and decodes, cuts at the stop strings and names the finish reason.
     """
     from transformers import DynamicCache
 
@@ -127,7 +124,7 @@ def generate_refilled(model: Any, tokenizer: Any, prompts: Sequence[Sequence[int
     tail = max((len(s) for s in stops), default=0) + 8  # tokens decoded to look for a stop string ending now
     generator = torch.Generator(device=device).manual_seed(seed) if temperature > 0 else None
     queue = deque(sorted(range(len(prompts)), key=lambda i: -len(prompts[i])))
-    results: list[Finished | None] = [None] * len(prompts)
+    results: list[list[int] | None] = [None] * len(prompts)
     batch = _Batch()
     bar = tqdm(total=len(prompts), desc=desc, unit="answer", file=sys.stderr, disable=not progress)
 
@@ -152,39 +149,30 @@ def generate_refilled(model: Any, tokenizer: Any, prompts: Sequence[Sequence[int
         new.budgets = [max(1, b) for b in budgets]
         return new
 
-    def finished(row: int) -> str | None:
+    def finished(row: int) -> bool:
+        """The row's answer has ended: an end-of-sequence token, its budget, or a stop string in its last tokens."""
         tokens = batch.tokens[row]
-        if tokens[-1] in eos:
-            return "eos"
-        if stops and any(s in tokenizer.decode(tokens[-tail:], skip_special_tokens=True) for s in stops):
-            return "stop"
-        return "length" if len(tokens) >= batch.budgets[row] else None
+        return (tokens[-1] in eos or len(tokens) >= batch.budgets[row]
+                or any(s in tokenizer.decode(tokens[-tail:], skip_special_tokens=True) for s in stops))
 
-    def settle() -> None:
-        """Record finished rows, drop them, and refill from the queue."""
-        alive = []
-        for row in range(len(batch)):
-            reason = finished(row)
-            if reason is None:
-                alive.append(row)
-                continue
-            tokens = batch.tokens[row]
-            text = tokenizer.decode(tokens, skip_special_tokens=True)
-            cut = min((i for i in (text.find(s) for s in stops) if i != -1), default=len(text))
-            results[batch.jobs[row]] = (text[:cut], "stop" if cut < len(text) else reason)
-            bar.update()
-        if len(alive) < len(batch):
-            batch.keep(alive)
-        while queue and len(batch) < batch_size:
+    def settle(rows: range) -> None:
+        """Record which of ``rows`` have finished and drop them, then refill from the queue until the batch is full
+        (a newly admitted row can be finished already: a one-token budget, or an end at its first token)."""
+        while True:
+            done = [row for row in rows if finished(row)]
+            for row in done:
+                results[batch.jobs[row]] = batch.tokens[row]
+                bar.update()
+            if done:
+                batch.keep([row for row in range(len(batch)) if row not in done])
+            if not queue or len(batch) >= batch_size:
+                return
             jobs = [queue.popleft() for _ in range(min(batch_size - len(batch), len(queue)))]
             batch.join(prefill(jobs))
-            settle_new = [row for row in range(len(batch)) if batch.jobs[row] in jobs and finished(row) is not None]
-            if settle_new:  # a one-token budget, or an end at the first token
-                settle()
-                return
+            rows = range(len(batch) - len(jobs), len(batch))
 
     try:
-        settle()
+        settle(range(0))
         while len(batch):
             batch.mask = torch.cat([batch.mask, torch.ones(len(batch), 1, dtype=torch.long)], dim=1)
             out = model(input_ids=batch.last[:, None].to(device), attention_mask=batch.mask.to(device),
@@ -195,7 +183,7 @@ def generate_refilled(model: Any, tokenizer: Any, prompts: Sequence[Sequence[int
             batch.last = _choose(out.logits[:, -1], temperature, top_p, generator).cpu()
             for row, token in enumerate(batch.last.tolist()):
                 batch.tokens[row].append(token)
-            settle()
+            settle(range(len(batch)))
     finally:
         bar.close()
-    return [r if r is not None else ("", "length") for r in results]
+    return [r or [] for r in results]
