@@ -1,12 +1,17 @@
 """Generation engines side by side on HumanEval prompts: transformers' ``generate`` per batch vs ``refill``.
 
     .venv/bin/python benchmarks/generation.py [--model real:qwen2.5-coder-0.5b-instruct] [--dtype bfloat16]
-        [--problems 164] [--batch_size 16] [--max_new_tokens 512] [--output results.json]
+        [--problems 164] [--batch_size 16] [--max_new_tokens 512] [--engines generate refill refill:0]
+        [--score] [--output results.json]
+
+``refill:N`` is the refill engine verifying up to N prompt-lookup draft tokens per pass (``refill`` alone: the
+default, ``DEFAULT_DRAFT_TOKENS``; ``refill:0``: one token per pass).
 
 Both engines get the same rendered prompts (the benchmark's default for the model: the EvalPlus instruct protocol
 with a chat template), the same batch size, dtype, stop strings and budget, greedy. Printed per engine: wall time,
 generated tokens (up to each answer's end, stop strings included) per second, answers cut at the budget; then how
-many answers are identical between the engines, and the first differing ones.
+many answers are identical to the first engine's, and the first differing ones; with ``--score``, each engine's
+answers run in the sandbox on HumanEval's tests (pass@1, problems passed).
 """
 
 from __future__ import annotations
@@ -20,8 +25,9 @@ import time
 import torch
 
 from lightning_lora.benchmark.runner import _prompt_builder, default_stop, prompt_style_for
+from lightning_lora.benchmark.scoring import evaluate
 from lightning_lora.benchmark.settings import BenchmarkSettings
-from lightning_lora.inference.generation import GenerationOptions, generate_answers
+from lightning_lora.inference.generation import DEFAULT_DRAFT_TOKENS, GenerationOptions, generate_answers
 from lightning_lora.models.loading import load_causal_lm, load_tokenizer
 from lightning_lora.problems.sources import load_problems
 
@@ -33,7 +39,9 @@ def main() -> None:
     parser.add_argument("--problems", type=int, default=164, help="the first this many HumanEval problems")
     parser.add_argument("--batch_size", type=int, default=16)
     parser.add_argument("--max_new_tokens", type=int, default=512)
-    parser.add_argument("--engines", nargs="+", default=["generate", "refill"], choices=["generate", "refill"])
+    parser.add_argument("--engines", nargs="+", default=["generate", "refill"],
+                        help="generate, refill, or refill:N (N draft tokens per pass)")
+    parser.add_argument("--score", action="store_true", help="run each engine's answers on the tests: pass@1")
     parser.add_argument("--output", default=None, help="write the figures and every answer as JSON here")
     args = parser.parse_args()
 
@@ -49,9 +57,11 @@ def main() -> None:
           f"batch {args.batch_size}, up to {args.max_new_tokens} new tokens, greedy", flush=True)
     runs = {}
     for engine in args.engines:
+        name, _, drafts = engine.partition(":")
         start = time.perf_counter()
         answers = generate_answers(model, tokenizer, prompts, options, batch_size=args.batch_size, progress=True,
-                                   desc=engine, engine=engine)
+                                   desc=engine, engine=name,
+                                   draft_tokens=int(drafts) if drafts else DEFAULT_DRAFT_TOKENS)
         seconds = time.perf_counter() - start
         tokens = sum(len(tokenizer(a.text, add_special_tokens=False)["input_ids"]) for a in answers)
         runs[engine] = {"seconds": round(seconds, 1), "tokens": tokens, "tokens_per_s": round(tokens / seconds, 1),
@@ -60,11 +70,18 @@ def main() -> None:
                                     for p, a in zip(problems, answers)]}
         print(f"{engine}: {seconds:.1f} s, {tokens} answer tokens, {tokens / seconds:.1f} tokens/s, "
               f"{runs[engine]['cut']} cut at the budget", flush=True)
-    if len(runs) == 2:
-        a, b = (runs[e]["answers"] for e in args.engines)
+        if args.score:
+            samples = [{"task_id": p.task_id, "completion": prefill + a.text} for p, a in zip(problems, answers)]
+            summary = evaluate(problems, samples, progress=False)["summary"]
+            runs[engine]["passed"] = summary["problems_passed"]
+            print(f"{engine}: pass@1 {summary['pass@k']['pass@1']:.4f} ({summary['problems_passed']}/{len(samples)} "
+                  "problems passed)", flush=True)
+    first, *others = args.engines
+    for other in others:
+        a, b = runs[first]["answers"], runs[other]["answers"]
         differing = [(x["task_id"], x["text"], y["text"]) for x, y in zip(a, b) if x["text"] != y["text"]]
-        ratio = runs[args.engines[0]]["seconds"] / runs[args.engines[1]]["seconds"]
-        print(f"identical answers: {len(a) - len(differing)}/{len(a)}; {args.engines[1]} is {ratio:.2f}x as fast")
+        ratio = runs[first]["seconds"] / runs[other]["seconds"]
+        print(f"{other}: {len(a) - len(differing)}/{len(a)} answers identical to {first}'s; {ratio:.2f}x as fast")
         for task_id, x, y in differing[:3]:
             cut = len(os.path.commonprefix([x, y]))
             print(f"  {task_id} differs after {cut} characters: {x[cut:cut + 60]!r} vs {y[cut:cut + 60]!r}")

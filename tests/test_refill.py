@@ -55,8 +55,23 @@ def test_sampling_is_reproducible_from_the_seed(model, tokenizer):
 def test_an_unknown_engine_is_one_line(model, tokenizer):
     from lightning_lora.errors import UserError
 
-    with pytest.raises(UserError, match="engine must be one of generate, refill"):
+    with pytest.raises(UserError, match="engine must be one of generate, refill, vllm"):
+        generate_answers(model, tokenizer, PROMPTS[:1], engine="nope")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message a machine without CUDA gives")
+def test_the_vllm_engine_says_what_it_needs(model, tokenizer, tmp_path):
+    from lightning_lora.errors import UserError
+
+    with pytest.raises(UserError, match="folder"):  # a model built in memory has no folder to load
         generate_answers(model, tokenizer, PROMPTS[:1], engine="vllm")
+    model.save_pretrained(tmp_path)
+    model.name_or_path = str(tmp_path)
+    try:
+        with pytest.raises(UserError, match="needs a CUDA GPU"):
+            generate_answers(model, tokenizer, PROMPTS[:1], engine="vllm")
+    finally:
+        model.name_or_path = ""
 
 
 def test_a_peft_model_refills_like_generate(model, tokenizer):
@@ -71,3 +86,40 @@ def test_a_peft_model_refills_like_generate(model, tokenizer):
     plain = generate_answers(peft_model, tokenizer, PROMPTS, options, batch_size=3, progress=False)
     refilled = generate_answers(peft_model, tokenizer, PROMPTS, options, batch_size=3, progress=False, engine="refill")
     assert [a.text for a in refilled] == [a.text for a in plain]
+
+
+def test_samples_of_one_prompt_share_its_prefill_and_draw_by_their_own_seed(model, tokenizer):
+    from lightning_lora.inference.refill import generate_refilled
+
+    prompts = [tokenizer(p)["input_ids"] for p in PROMPTS[:3]]
+    jobs = [p for p in prompts for _ in range(4)]  # 4 samples per prompt, as the benchmark asks for n=4
+
+    def sample(batch_size: int, seed: int = 5) -> tuple[list[list[int]], dict[str, int]]:
+        stats: dict[str, int] = {}
+        out = generate_refilled(model, tokenizer, jobs, max_new_tokens=8, eos_ids=[], temperature=0.9, top_p=0.95,
+                                seed=seed, batch_size=batch_size, stats=stats)
+        return out, stats
+
+    out, stats = sample(batch_size=5)
+    assert stats["prefilled"] == sum(map(len, prompts))  # each prompt once, not once per sample
+    assert len({tuple(a) for a in out[:4]}) > 1  # the samples of one prompt differ
+    again, _ = sample(batch_size=3)
+    assert again == out  # each answer's draws are its own: the batch it shared does not matter
+    assert sample(batch_size=5, seed=6)[0] != out
+
+
+def test_prompt_lookup_drafts_keep_greedy_answers(model, tokenizer):
+    from lightning_lora.inference.refill import generate_refilled
+
+    # prompts that repeat themselves, so drafts are found and some are kept
+    prompts = [tokenizer(("one two three four " * (2 + i)) + "one")["input_ids"] for i in range(5)]
+    plain_stats: dict[str, int] = {}
+    plain = generate_refilled(model, tokenizer, prompts, max_new_tokens=120, eos_ids=[], batch_size=3,
+                              stats=plain_stats)
+    stats: dict[str, int] = {}
+    drafted = generate_refilled(model, tokenizer, prompts, max_new_tokens=120, eos_ids=[], batch_size=3,
+                                draft_tokens=6, ngram=1, stats=stats)
+    assert drafted == plain
+    assert stats["accepted"] > 0 and stats["accepted"] < stats["drafted"]  # some drafts kept, some rejected
+    assert stats["steps"] < plain_stats["steps"]
+    assert stats["compactions"] > 0  # rejected drafts' cache columns were dropped along the way

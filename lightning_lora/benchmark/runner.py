@@ -50,6 +50,7 @@ def generate_samples(
     seed: int = 0,
     progress: bool = True,
     engine: str = "generate",
+    draft_tokens: int = 4,
 ) -> list[dict[str, Any]]:
     """Generate ``n`` completions per problem with :func:`~lightning_lora.inference.generation.generate_batch` (batched,
     left-padded, KV cache; the caller's state restored).
@@ -61,7 +62,7 @@ def generate_samples(
     jobs = [(p.task_id, j, build_prompt(p.prompt)) for p in problems for j in range(n)]
     options = GenerationOptions(max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, stop=stop, seed=seed)
     answers = generate_answers(model, tokenizer, [text for _, _, text in jobs], options, batch_size=batch_size,
-                               progress=progress, engine=engine)
+                               progress=progress, engine=engine, draft_tokens=draft_tokens)
     return [{"task_id": t, "sample_index": j, "completion": prefill + a.text, "finish_reason": a.finish_reason,
              "truncated": a.truncated} for (t, j, _), a in zip(jobs, answers)]
 
@@ -134,7 +135,7 @@ def run_benchmark(
     samples = generate_samples(
         model, tokenizer, problem_list, build_prompt=build, prefill=prefill, n=settings.n, temperature=settings.temperature,
         top_p=settings.top_p, max_new_tokens=settings.max_new_tokens, batch_size=settings.batch_size, stop=stop,
-        seed=settings.seed, progress=settings.progress, engine=settings.engine,
+        seed=settings.seed, progress=settings.progress, engine=settings.engine, draft_tokens=settings.draft_tokens,
     )
     generation_s = time.monotonic() - start
     results = evaluate(

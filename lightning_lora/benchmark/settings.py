@@ -15,7 +15,7 @@ from lightning_lora.errors import UserError
 TEST_MODES = ("all", "public")
 PROMPT_STYLES = ("auto", "chat", "raw", "evalplus")
 ISOLATIONS = ("auto", "bubblewrap", "process-group")
-ENGINES = ("generate", "refill")
+ENGINES = ("generate", "refill", "vllm")  # lightning_lora.inference.generation.ENGINES (not imported: no torch here)
 
 
 @dataclass
@@ -38,7 +38,12 @@ class BenchmarkSettings:
         batch_size: prompts decoded together (left-padded, KV cache on).
         engine: ``generate`` (transformers' ``generate`` per batch: a batch runs to its longest answer) or
             ``refill`` (a finished answer's row is given to the next prompt at once; greedy answers equal up to
-            floating-point summation order).
+            floating-point summation order) or ``vllm`` (CUDA only, from a model folder: ``--model <merged
+            export>``; ``pip install vllm``).
+        draft_tokens: with ``refill`` and greedy decoding, up to this many tokens drafted per answer and pass from
+            the prompt and answer so far (what followed the latest earlier occurrence of the last 3 tokens), all
+            checked in the same pass; kept only up to the first token the model would not have chosen, so answers
+            stay the model's own. 0: one token per pass.
         stop: strings that end a completion; unset: the Codex stop set for function problems asked raw, the
             EvalPlus set (closing fence, ``\\n#``, ``\\nif __name__``, ``\\ndef main(``, ``\\nprint(``) for ``evalplus``,
             else none (a chat reply ends at its end-of-turn token).
@@ -78,6 +83,7 @@ class BenchmarkSettings:
     max_new_tokens: int = 512
     batch_size: int = 16
     engine: str = "generate"
+    draft_tokens: int = 4
     stop: list[str] | None = None
     seed: int = 0
     system_prompt: str | None = None
@@ -93,6 +99,8 @@ class BenchmarkSettings:
     def __post_init__(self) -> None:
         if self.n < 1 or self.batch_size < 1 or self.max_new_tokens < 1:
             raise UserError("benchmark settings: n, batch_size and max_new_tokens must each be at least 1.")
+        if self.draft_tokens < 0:
+            raise UserError(f"benchmark settings: draft_tokens must be >= 0, got {self.draft_tokens}.")
         if self.temperature < 0:
             raise UserError(f"benchmark settings: temperature must be >= 0, got {self.temperature}.")
         if self.temperature == 0 and self.n > 1:

@@ -209,9 +209,12 @@ def generate_text(model: Any, tokenizer: Any, prompt_text: str, options: Generat
 
 @torch.inference_mode()
 def generate_from_ids(model: Any, tokenizer: Any, input_ids: torch.Tensor, attention_mask: torch.Tensor,
-                      options: GenerationOptions | None = None) -> list[str]:
+                      options: GenerationOptions | None = None, engine: str = "generate") -> list[str]:
     """Answers to a batch of already tokenized, left-padded prompts (the ``predict`` loop's batches)."""
     options = options or GenerationOptions()
+    if engine == "refill":
+        prompts = [ids[mask.bool()].tolist() for ids, mask in zip(input_ids.cpu(), attention_mask.cpu())]
+        return [a.text for a in refilled_answers(model, tokenizer, prompts, options, batch_size=len(prompts))]
     out = model.generate(input_ids=input_ids, attention_mask=attention_mask,
                          **_generate_kwargs(model, tokenizer, options, None))
     texts = tokenizer.batch_decode(out[:, input_ids.shape[1]:], skip_special_tokens=True)
@@ -258,25 +261,35 @@ def generate_batch(model: Any, tokenizer: Any, prompt_texts: Sequence[str], opti
 
 
 #: How a batch of prompts is decoded: ``generate`` (transformers' ``generate`` per batch, which runs to the batch's
-#: longest answer) or ``refill`` (:mod:`lightning_lora.inference.refill`: a finished row is replaced at once).
-ENGINES = ("generate", "refill")
+#: longest answer) or ``refill`` (:mod:`lightning_lora.inference.refill`: a finished row is replaced at once, greedy
+#: decoding verifies prompt-lookup drafts, samples of one prompt share its prefill) or ``vllm``
+#: (:mod:`lightning_lora.inference.vllm_engine`: CUDA only, from the model's folder).
+ENGINES = ("generate", "refill", "vllm")
+
+#: Drafted tokens the ``refill`` engine verifies per row and pass when decoding greedily (0: none).
+DEFAULT_DRAFT_TOKENS = 4
 
 
 @torch.inference_mode()
 def generate_answers(model: Any, tokenizer: Any, prompt_texts: Sequence[str], options: GenerationOptions | None = None,
                      batch_size: int = 16, progress: bool = True, desc: str = "generate",
-                     add_special_tokens: bool = False, engine: str = "generate") -> list[Answer]:
+                     add_special_tokens: bool = False, engine: str = "generate",
+                     draft_tokens: int = DEFAULT_DRAFT_TOKENS) -> list[Answer]:
     """Answers to many rendered prompts, each with its finish reason: batched with left padding and the KV cache, in
     input order; each text cut at the first stop string.
 
     Prompts are sorted by length so a batch wastes little on padding. The model's train/eval mode,
-    the tokenizer's padding side and pad token, and the caller's random state are restored.
+    the tokenizer's padding side and pad token, and the caller's random state are restored. ``engine`` and
+    ``draft_tokens``: see :data:`ENGINES` and :func:`~lightning_lora.inference.refill.generate_refilled`.
     """
     options = options or GenerationOptions()
     if engine not in ENGINES:
         raise UserError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}.")
+    if engine == "vllm":
+        return _vllm_answers(model, tokenizer, prompt_texts, options, add_special_tokens)
     if engine == "refill":
-        return _refilled_answers(model, tokenizer, prompt_texts, options, batch_size, progress, desc, add_special_tokens)
+        return _refilled_answers(model, tokenizer, prompt_texts, options, batch_size, progress, desc, add_special_tokens,
+                                 draft_tokens)
     lengths = [len(tokenizer(text, add_special_tokens=add_special_tokens)["input_ids"]) for text in prompt_texts]
     order = sorted(range(len(prompt_texts)), key=lambda i: -lengths[i])
     answers: list[Answer] = [Answer("", "length")] * len(prompt_texts)
@@ -307,11 +320,32 @@ def generate_answers(model: Any, tokenizer: Any, prompt_texts: Sequence[str], op
     return answers
 
 
+def _vllm_answers(model: Any, tokenizer: Any, prompt_texts: Sequence[str], options: GenerationOptions,
+                  add_special_tokens: bool) -> list[Answer]:
+    from lightning_lora.inference.vllm_engine import model_folder, vllm_generate
+
+    folder = model_folder(model)
+    prompts = [tokenizer(text, add_special_tokens=add_special_tokens)["input_ids"] for text in prompt_texts]
+    dtype = str(next(model.parameters()).dtype).removeprefix("torch.")
+    answers = vllm_generate(folder, prompts, max_new_tokens=options.max_new_tokens, stop=options.stop,
+                            temperature=options.temperature, top_p=options.top_p, seed=options.seed, dtype=dtype)
+    return [Answer(truncate_at_stop(text, options.stop), reason) for text, reason in answers]
+
+
 def _refilled_answers(model: Any, tokenizer: Any, prompt_texts: Sequence[str], options: GenerationOptions,
-                      batch_size: int, progress: bool, desc: str, add_special_tokens: bool) -> list[Answer]:
+                      batch_size: int, progress: bool, desc: str, add_special_tokens: bool,
+                      draft_tokens: int) -> list[Answer]:
+    prompts = [tokenizer(text, add_special_tokens=add_special_tokens)["input_ids"] for text in prompt_texts]
+    return refilled_answers(model, tokenizer, prompts, options, batch_size, progress, desc, draft_tokens)
+
+
+def refilled_answers(model: Any, tokenizer: Any, prompts: Sequence[Sequence[int]], options: GenerationOptions,
+                     batch_size: int = 16, progress: bool = False, desc: str = "generate",
+                     draft_tokens: int = DEFAULT_DRAFT_TOKENS) -> list[Answer]:
+    """Answers to tokenized prompts through the ``refill`` engine, each cut at its first stop string and with its
+    finish reason; the model's train/eval mode and the caller's random state are restored."""
     from lightning_lora.inference.refill import generate_refilled
 
-    prompts = [tokenizer(text, add_special_tokens=add_special_tokens)["input_ids"] for text in prompt_texts]
     was_training = model.training
     device = _device(model)
     eos_ids = eos_token_ids(model, tokenizer)
@@ -321,7 +355,8 @@ def _refilled_answers(model: Any, tokenizer: Any, prompt_texts: Sequence[str], o
             generated = generate_refilled(model, tokenizer, prompts, max_new_tokens=options.max_new_tokens,
                                           eos_ids=eos_ids, stop=options.stop, temperature=options.temperature,
                                           top_p=options.top_p, seed=options.seed, batch_size=batch_size,
-                                          context=context_length(model), progress=progress, desc=desc)
+                                          context=context_length(model), draft_tokens=draft_tokens, ngram=3,
+                                          progress=progress, desc=desc)
     finally:
         model.train(was_training)
     texts = [tokenizer.decode(ids, skip_special_tokens=True) for ids in generated]
