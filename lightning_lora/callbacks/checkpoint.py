@@ -3,6 +3,7 @@ and keeps the best ``save_top_k`` by a metric known only once a checkpoint is ev
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from pathlib import Path
@@ -71,6 +72,9 @@ class RunCheckpoint(ModelCheckpoint):
     """
 
     keep: KeepBest | None = None
+    #: Step checkpoints whose evaluation runs elsewhere and has not arrived (a background benchmark): keep-best does
+    #: not delete them before it has.
+    awaiting: frozenset[str] = frozenset()
     saves = 0
     #: The last global step whose validation ended (in this process or, restored, an earlier one).
     _validated_step = -1
@@ -99,11 +103,22 @@ class RunCheckpoint(ModelCheckpoint):
         record_scores(checkpoint.parent, checkpoint.name, step, metrics, seconds)
         if self.keep is None:
             return False
-        deleted = self.keep.apply(checkpoint.parent)
+        deleted = self._keep_for_now(checkpoint.parent).apply(checkpoint.parent)
         if deleted:
             rank_zero_info(f"[lightning_lora] kept the best {self.keep.save_top_k} by {self.keep.monitor}; "
                            f"deleted {', '.join(deleted)} (results files kept)")
         return read_best(checkpoint.parent).get("checkpoint") == checkpoint.name and self.keep.monitor in metrics
+
+    def _keep_for_now(self, folder: Path) -> KeepBest:
+        """:attr:`keep`, with ``save_top_k`` raised just enough that no checkpoint in :attr:`awaiting` is deleted (one
+        ranked already by another metric, say its validation's ``val/loss``); the files between wait for the next
+        score to be deleted."""
+        assert self.keep is not None
+        if not self.awaiting or self.keep.save_top_k == -1:
+            return self.keep
+        ranked = [name for name in self.keep.ranked(read_scores(folder)) if (folder / name).is_file()]
+        places = [place for place, name in enumerate(ranked, 1) if name in self.awaiting]
+        return dataclasses.replace(self.keep, save_top_k=max([self.keep.save_top_k, *places]))
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
                            batch_idx: int) -> None:

@@ -26,6 +26,10 @@ class EvaluateOnSave(L.Callback):
     longer than the strategy's collective timeout does not kill them; then the metrics are broadcast and put in
     ``trainer.callback_metrics`` on every rank, where Lightning's ``EarlyStopping`` reads them.
 
+    An evaluation may also finish elsewhere (another process): with :attr:`polls`, rank zero asks :meth:`collect`
+    for what finished at every hook boundary every rank reaches together (a validation's start, the end of fit, the
+    batch after a save; every batch when there is one process), and at the end of fit once more with ``final``.
+
     Args:
         wait_timeout_s: how long the other ranks wait for one evaluation (multi-process runs).
     """
@@ -46,6 +50,16 @@ class EvaluateOnSave(L.Callback):
     def evaluate(self, trainer: L.Trainer, pl_module: L.LightningModule, step: int, checkpoint: Path) -> dict[str, float]:
         """Evaluate the current weights (those of ``checkpoint``); return the metrics to log."""
         raise NotImplementedError
+
+    @property
+    def polls(self) -> bool:
+        """Whether evaluations finish outside :meth:`evaluate` (in another process), for :meth:`collect` to gather."""
+        return False
+
+    def collect(self, trainer: L.Trainer, final: bool) -> dict[str, float]:
+        """Rank zero: record the evaluations finished elsewhere since the last call and return their metrics;
+        ``final`` (end of fit): also settle the ones still running."""
+        return {}
 
     def on_save_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]) -> None:
         # The file is written after this hook returns; score it at the next hook boundary.
@@ -71,29 +85,35 @@ class EvaluateOnSave(L.Callback):
         return self.kind in entry.get("seconds", {})
 
     def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int) -> None:
-        self._run_pending(trainer, pl_module)
+        self._run_pending(trainer, pl_module, together=False)
 
     def on_validation_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         # Before the validation of the step just saved, so EarlyStopping (at validation end) sees its result.
         if not trainer.sanity_checking:
-            self._run_pending(trainer, pl_module)
+            self._run_pending(trainer, pl_module, together=True)
 
     def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         # After on_train_end, where the final checkpoint is written.
-        self._run_pending(trainer, pl_module)
+        self._run_pending(trainer, pl_module, together=True, final=True)
 
-    def _run_pending(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if self._pending_step is None:
-            return
+    def _run_pending(self, trainer: L.Trainer, pl_module: L.LightningModule, together: bool, final: bool = False) -> None:
+        """Evaluate the checkpoint saved last, if any, and gather what finished elsewhere; ``together``: every rank
+        reaches this boundary (so a collective may run here with nothing saved)."""
         step, self._pending_step = self._pending_step, None
-        checkpoint = _saved_checkpoint(trainer, step)
+        if step is None and not (self.polls and (together or trainer.world_size == 1)):
+            return
+        checkpoint = _saved_checkpoint(trainer, step) if step is not None else None
         metrics: dict[str, float] = {}
-        if trainer.is_global_zero and checkpoint is not None:
-            metrics = self.evaluate(trainer, pl_module, step, checkpoint)
-        if self._wait_group is not None:
-            torch.distributed.barrier(group=self._wait_group)
-        else:
-            trainer.strategy.barrier("benchmark")
+        if trainer.is_global_zero:
+            if checkpoint is not None:
+                metrics = self.evaluate(trainer, pl_module, step, checkpoint)
+            if self.polls:
+                metrics = {**metrics, **self.collect(trainer, final)}
+        if step is not None or final:  # rank zero may have been busy for long: the others wait patiently
+            if self._wait_group is not None:
+                torch.distributed.barrier(group=self._wait_group)
+            else:
+                trainer.strategy.barrier("benchmark")
         publish_metrics(trainer, trainer.strategy.broadcast(metrics, src=0))
 
 def run_checkpoint(trainer: L.Trainer) -> RunCheckpoint | None:

@@ -4,12 +4,18 @@
     python -m lightning_lora benchmark --config configs/quickstart.yaml [--problems synthetic:code]   # the base model
     python -m lightning_lora benchmark --ckpt_path checkpoints/quickstart/step000100.ckpt [--config X]
     python -m lightning_lora benchmark --checkpoints_dir checkpoints/quickstart
+    python -m lightning_lora benchmark --checkpoints_dir checkpoints/quickstart --unscored [--log_dir tb_logs/...]
     python -m lightning_lora benchmark --model real:qwen2.5-coder-0.5b-instruct --problems humaneval   # a model as it is
 
 The model is loaded by :func:`~lightning_lora.training.restore.restore`, as every command loads it: a checkpoint's
 model is built from the ``config.yaml`` fit saved beside it unless ``--config`` names another, and
 ``--checkpoints_dir`` builds it once and reads each step checkpoint once into it. Results go beside the
 checkpoint file (``best`` is scored as the ``stepNNNNNN.ckpt`` it names).
+
+``--unscored`` finishes what a fit left (a background benchmark stopped at the end of fit, or killed): only the
+step checkpoints without a benchmark in ``scores.json`` are scored (a results file a background worker finished is
+read, not made again), and each is recorded as fit records it: ``scores.json``, ``best`` and the run's keep-best
+(``--checkpoint.monitor``), ``checkpoints.md``, and with ``--log_dir`` the run's TensorBoard folder at its step.
 
 The settings options (``--n``, ``--temperature``, ``--k``, ``--timeout_s``, ...) are generated from
 :class:`~lightning_lora.benchmark.settings.BenchmarkSettings`. With a model the run's own settings (its
@@ -20,10 +26,11 @@ overwrite the run's own results or its ``best`` link.
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
-from jsonargparse import ArgumentParser
+from jsonargparse import ActionYesNo, ArgumentParser
 
 from lightning_lora.benchmark.run_results import (
     format_table,
@@ -35,9 +42,21 @@ from lightning_lora.benchmark.run_results import (
 from lightning_lora.benchmark.sandbox import SandboxConfig
 from lightning_lora.benchmark.scoring import evaluate, read_samples, write_results
 from lightning_lora.benchmark.settings import BenchmarkSettings
-from lightning_lora.callbacks.benchmark import BenchmarkCallback
+from lightning_lora.callbacks.background import finished_results, results_seconds
+from lightning_lora.callbacks.benchmark import BenchmarkCallback, benchmark_metrics
+from lightning_lora.callbacks.checkpoint import RunCheckpoint
 from lightning_lora.checkpoints.reading import checkpoints_in
-from lightning_lora.checkpoints.run_folder import write_best
+from lightning_lora.checkpoints.run_folder import (
+    SCORES_FILE,
+    KeepBest,
+    read_best,
+    read_scores,
+    record_scores,
+    update_best,
+    write_best,
+    write_fit_records,
+)
+from lightning_lora.checkpoints.summary import evaluation_summary, scores_table
 from lightning_lora.errors import UserError, parse_command_line
 from lightning_lora.files import checkpoint_dir
 from lightning_lora.training.restore import restore
@@ -61,6 +80,12 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--ckpt_path", type=str | None, default=None,
                    help="checkpoint to score, or a run folder (its best, else last.ckpt)")
     p.add_argument("--checkpoints_dir", type=str | None, default=None, help="score every step checkpoint in this folder")
+    p.add_argument("--unscored", action=ActionYesNo, default=False,
+                   help="with --checkpoints_dir: score only the checkpoints without a recorded benchmark, and record "
+                        "them as fit does (scores.json, best, keep-best, checkpoints.md)")
+    p.add_argument("--log_dir", type=str | None, default=None,
+                   help="with --unscored: also log each score to this TensorBoard folder at its checkpoint's step "
+                        "(the run's tb_logs/<run>/version_N)")
     p.add_argument("--model", type=str | None, default=None,
                    help="score this model as it is: a folder written by export, a Hugging Face model folder, or "
                         "real:<name> (models list); needs --problems; results go to --output (default: "
@@ -75,6 +100,8 @@ def main(argv: list[str]) -> int:
     args = parse_command_line(parser, argv[1:], "benchmark")
     given = parser.parse_args(argv[1:], defaults=False)  # the settings the user typed (the rest are defaults)
     overrides = {f: getattr(given, f) for f in BenchmarkSettings.__dataclass_fields__ if f in given}
+    if args.unscored or args.log_dir:
+        _check_unscored(args, _tag(overrides))
     if args.samples is not None:
         return score_samples(Path(args.samples), args.output, BenchmarkSettings(**_settings_of(args)))
     return score_model(args, overrides)
@@ -125,6 +152,8 @@ def score_model(args: Any, overrides: dict[str, Any]) -> int:
     tag = _tag(overrides)
     suffix = f".{tag}" if tag else ""
     problems = load_problem_set(settings)
+    if args.unscored:
+        return score_unscored(restored, Path(args.checkpoints_dir).expanduser(), problems, settings, args.log_dir)
     if ckpt_dir is None and restored.ckpt_path is None:
         out = checkpoint_dir(cli.config.run_name) / f"base{suffix}"
         results = score_and_write(module.model, module.tokenizer, problems, settings, out,
@@ -152,6 +181,77 @@ def score_model(args: Any, overrides: dict[str, Any]) -> int:
     if tag:
         print(f"(settings differ from the run's: results written as *.{tag}.results.json)")
     return 0
+
+
+def _check_unscored(args: Any, tag: str) -> None:
+    if not args.unscored:
+        raise UserError("benchmark: --log_dir goes with --unscored (it logs the scores that option records).")
+    if args.checkpoints_dir is None:
+        raise UserError("benchmark --unscored needs --checkpoints_dir (the run folder whose checkpoints to finish).")
+    if tag:
+        raise UserError(f"benchmark --unscored records scores under the run's own settings; drop the settings given "
+                        f"({tag.replace('-', ', ')}).")
+
+
+def score_unscored(restored: Any, ckpt_dir: Path, problems: Any, settings: BenchmarkSettings, log_dir: str | None) -> int:
+    """Score and record the step checkpoints of ``ckpt_dir`` without a benchmark in ``scores.json``, as fit would have
+    (a results file finished after its checkpoint is recorded as it is); print what was recorded."""
+    scores = read_scores(ckpt_dir)
+    targets = [(step, path) for step, path in checkpoints_in(ckpt_dir)
+               if "benchmark" not in scores.get(path.name, {}).get("seconds", {})]
+    if not targets:
+        print(f"every step checkpoint in {ckpt_dir} has its benchmark recorded; nothing to do.")
+        return 0
+    keep = _keep_rule(restored.cli)
+    writer = _tensorboard(log_dir)
+    rows = []
+    for step, path in targets:
+        results = finished_results(path, step)
+        if results is None:
+            step = restored.load_checkpoint(path, "--checkpoints_dir")
+            start = time.perf_counter()
+            results = score_and_write(restored.model, restored.tokenizer, problems, settings, path.with_suffix(""),
+                                      extra={"checkpoint": path.name, "step": step})
+            seconds = time.perf_counter() - start
+        else:
+            seconds = results_seconds(results)
+        metrics = benchmark_metrics(results)
+        record_scores(ckpt_dir, path.name, step, metrics, {"benchmark": seconds})
+        if keep is not None:
+            keep.apply(ckpt_dir)
+        else:
+            update_best(ckpt_dir, path, step, results)
+        if writer is not None:
+            for name, value in metrics.items():
+                writer.add_scalar(name, value, step)
+            writer.flush()
+        rows.append((step, *headline(results)))
+    if writer is not None:
+        writer.close()
+    write_fit_records(ckpt_dir, evaluation_summary(ckpt_dir), scores_table(ckpt_dir))
+    best = read_best(ckpt_dir)
+    print(format_table(rows, best.get("step")))
+    print(f"recorded {len(rows)} checkpoint(s) in {ckpt_dir / SCORES_FILE}; best: {best.get('checkpoint')}")
+    return 0
+
+
+def _keep_rule(cli: Any) -> KeepBest | None:
+    """The run's keep-best rule (``--checkpoint.monitor``), as its RunCheckpoint applies it during fit."""
+    for callback in cli.trainer.checkpoint_callbacks:
+        if isinstance(callback, RunCheckpoint):
+            if callback.keep is not None:
+                return callback.keep
+            if callback.monitor is not None and callback.save_top_k != 0:
+                return KeepBest(callback.monitor, callback.mode, callback.save_top_k)
+    return None
+
+
+def _tensorboard(log_dir: str | None) -> Any:
+    if log_dir is None:
+        return None
+    from torch.utils.tensorboard import SummaryWriter
+
+    return SummaryWriter(log_dir=str(Path(log_dir).expanduser()))
 
 
 def _tag(overrides: dict[str, Any]) -> str:
