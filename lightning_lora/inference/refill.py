@@ -248,7 +248,8 @@ def generate_refilled(model: Any, tokenizer: Any, prompts: Sequence[Sequence[int
         new.tokens = [[int(t)] for t in new.last]
         budgets = [max_new_tokens if context is None else min(max_new_tokens, context - len(keys[j])) for j in jobs]
         new.budgets = [max(1, b) for b in budgets]
-        new.lookups = [_Lookup(list(keys[j]) + tokens, ngram) for j, tokens in zip(jobs, new.tokens)]
+        # the n-gram index of a row's prompt and answer, only when it drafts (empty otherwise: nothing to look up)
+        new.lookups = [_Lookup(list(keys[j]) + tokens if speculate else (), ngram) for j, tokens in zip(jobs, new.tokens)]
         for j in jobs:
             waiting[keys[j]] -= 1
             if not waiting[keys[j]]:
@@ -293,7 +294,8 @@ def generate_refilled(model: Any, tokenizer: Any, prompts: Sequence[Sequence[int
         batch.last = _choose(out.logits[:, -1], temperature, top_p, batch.generators).cpu()
         for row, token in enumerate(batch.last.tolist()):
             batch.tokens[row].append(token)
-            batch.lookups[row].add([token])
+            if speculate:
+                batch.lookups[row].add([token])
 
     def draft_step(drafts: list[list[int]]) -> None:
         """Each row's last token and its draft in one pass; a row keeps its draft up to the first token the model
