@@ -88,11 +88,18 @@ class RunCheckpoint(ModelCheckpoint):
     #: The loops' state an exception save writes instead of the current one.
     _loops_for_save: dict[str, Any] | None = None
 
+    def keep_rule(self) -> KeepBest | None:
+        """The run's keep-best rule (``--checkpoint.monitor`` with ``save_top_k``), whether or not fit set it up."""
+        if self.keep is None and self.monitor is not None and self.save_top_k != 0:
+            return KeepBest(self.monitor, self.mode, self.save_top_k)
+        return self.keep
+
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
-        if self.monitor is not None and self.save_top_k != 0 and self.keep is None:
+        rule = self.keep_rule()
+        if self.keep is None and rule is not None:
             # Lightning would rank a checkpoint by the metric logged before it was saved (the previous
             # validation's): rank it by its own evaluation instead, and let Lightning keep every file till then.
-            self.keep = KeepBest(self.monitor, self.mode, self.save_top_k)
+            self.keep = rule
             self.monitor, self.save_top_k = None, -1
         self._trainer_for_state = trainer
         super().setup(trainer, pl_module, stage)

@@ -237,13 +237,7 @@ def score_unscored(restored: Any, ckpt_dir: Path, problems: Any, settings: Bench
 
 def _keep_rule(cli: Any) -> KeepBest | None:
     """The run's keep-best rule (``--checkpoint.monitor``), as its RunCheckpoint applies it during fit."""
-    for callback in cli.trainer.checkpoint_callbacks:
-        if isinstance(callback, RunCheckpoint):
-            if callback.keep is not None:
-                return callback.keep
-            if callback.monitor is not None and callback.save_top_k != 0:
-                return KeepBest(callback.monitor, callback.mode, callback.save_top_k)
-    return None
+    return next((c.keep_rule() for c in cli.trainer.checkpoint_callbacks if isinstance(c, RunCheckpoint)), None)
 
 
 def _tensorboard(log_dir: str | None) -> Any:
