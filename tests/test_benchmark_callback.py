@@ -73,3 +73,30 @@ def test_fit_benchmarks_every_checkpoint_and_a_finished_run_can_be_rescored(in_t
 def test_benchmark_modes_reject_bad_paths_in_one_line(in_tmp, capsys, args, message):
     assert main(["benchmark", *args]) == 2
     assert capsys.readouterr().err.strip() == f"error: {message}"
+
+
+def test_benchmark_base_scores_the_model_before_training_once_and_never_as_best(in_tmp, capsys):
+    args = ["fit", *QUICK, "--run_name", "base", "--trainer.max_steps", "10", "--checkpoint.every_n_train_steps", "10",
+            "--trainer.callbacks.settings.max_problems=4", "--trainer.callbacks.settings.max_new_tokens=24",
+            "--trainer.callbacks.settings.timeout_s=5", "--trainer.callbacks.benchmark_base=true"]
+    build_cli(args)
+    run = in_tmp / "checkpoints" / "base"
+    base = json.loads((run / "base.results.json").read_text())
+    assert base["summary"]["step"] == 0 and base["summary"]["num_problems"] == 4
+    assert json.loads((run / "best.json").read_text())["checkpoint"] == "step000010.ckpt"
+    # adapter off is the base model exactly: the same completions as benchmarking the config's base model
+    assert main(["benchmark", "--config", QUICK[1], "--max_problems", "4", "--max_new_tokens", "24"]) == 0
+    written_by_benchmark = next((in_tmp / "checkpoints" / "quickstart").glob("base*.samples.jsonl"))
+    plain = [json.loads(line)["completion"] for line in written_by_benchmark.read_text().splitlines()]
+    assert [json.loads(line)["completion"] for line in (run / "base.samples.jsonl").read_text().splitlines()] == plain
+    written = (run / "base.results.json").stat().st_mtime_ns
+    build_cli([*args[:10], "20", *args[11:], "--ckpt_path", "last"])  # resumed: the base is not scored again
+    assert (run / "base.results.json").stat().st_mtime_ns == written
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    steps = []
+    for events in sorted((in_tmp / "tb_logs" / "base").glob("version_*/events.*")):
+        acc = EventAccumulator(str(events))
+        acc.Reload()
+        steps += [e.step for e in acc.Scalars("benchmark/pass@1")]
+    assert steps == [0, 10, 20]

