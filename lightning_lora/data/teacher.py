@@ -25,8 +25,10 @@ from lightning_lora.benchmark.scoring import evaluate, verified_pass
 from lightning_lora.benchmark.settings import BenchmarkSettings
 from lightning_lora.problems.sources import Problem
 
-#: The system prompt the teacher answers under (the study configs train and benchmark with the same one).
-TEACHER_SYSTEM_PROMPT = "You are an expert Python programmer. Solve the problem and answer with Python code."
+#: The system prompt the teacher answers under (the study configs benchmark with the same one). Code alone: the
+#: student trains on the program, and a reply without prose takes a third of the tokens to sample.
+TEACHER_SYSTEM_PROMPT = ("You are an expert Python programmer. Answer with one Python code block that reads "
+                         "standard input and prints the answer, and nothing else.")
 
 
 @dataclass(frozen=True)
@@ -39,10 +41,10 @@ class SamplingSettings:
     temperature: float = 0.8
     top_p: float = 0.95
     max_new_tokens: int = 512
-    batch_size: int = 16
+    batch_size: int = 32
     seed: int = 0
     engine: str = "refill"
-    problems_per_chunk: int = 8
+    problems_per_chunk: int = 4
     timeout_s: float = 10.0
     system_prompt: str = TEACHER_SYSTEM_PROMPT
 
