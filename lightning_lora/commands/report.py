@@ -2,6 +2,7 @@
 
     python -m lightning_lora report --base tb_logs/<run>/version_1 --tuned tb_logs/<run>/version_2
     python -m lightning_lora report --runs tb_logs/quickstart-lora/version_0 tb_logs/quickstart-full/version_0 ...
+    python -m lightning_lora report --study study-deep study-diverse [--output_dir reports/study]
 
 ``--base/--tuned``: two ``validate``/``test`` runs (:mod:`lightning_lora.reporting.base_vs_tuned`); ``--runs``: training
 runs (:mod:`lightning_lora.reporting.runs`).
@@ -17,6 +18,7 @@ from jsonargparse import ArgumentParser
 from lightning_lora.errors import UserError, parse_command_line
 from lightning_lora.reporting.base_vs_tuned import base_vs_tuned, read_metrics
 from lightning_lora.reporting.runs import compare_runs
+from lightning_lora.reporting.study import read_arm, write_study_report
 
 
 def main(argv: list[str]) -> int:
@@ -27,7 +29,16 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--output", type=str | None, default=None, help="markdown file (default: <tuned>/report.md)")
     parser.add_argument("--runs", type=str, default=None, nargs="+", help="training run folders to compare")
     parser.add_argument("--output_dir", type=str, default="reports", help="where --runs writes comparison.md and plots")
+    parser.add_argument("--study", type=str, default=None, nargs="+",
+                        help="run names (checkpoints/<name>, tb_logs/<name>) of a study's arms")
+    parser.add_argument("--checkpoints_root", type=str, default="checkpoints", help="with --study")
+    parser.add_argument("--logs_root", type=str, default="tb_logs", help="with --study")
     args = parse_command_line(parser, argv[1:], "report")
+    if args.study:
+        arms = [read_arm(name, Path(args.checkpoints_root) / name, Path(args.logs_root) / name) for name in args.study]
+        text, files = write_study_report(arms, Path(args.output_dir))
+        sys.stdout.write(text + "\n\n(saved: " + ", ".join(str(f) for f in files) + ")\n")
+        return 0
     if args.runs:
         table, files = compare_runs([Path(r) for r in args.runs], Path(args.output_dir))
         sys.stdout.write(table + "\n\n(saved: " + ", ".join(str(f) for f in files) + ")\n")
