@@ -33,7 +33,7 @@ HELP = """lightning_lora: parameter-efficient fine-tuning with honest evaluation
 
   fit | validate | test | predict --config X.yaml [--a.b value ...]   train / evaluate (LightningCLI)
   benchmark --problems P --samples S | --config X [--ckpt_path C] | --checkpoints_dir D   code benchmark, pass@k
-  export --ckpt_path C --output DIR [--merge]   PEFT adapter or merged Hugging Face model
+  export --ckpt_path C --output DIR [--merge] [--format gguf|gguf-lora]   adapter, merged model, or GGUF file
   report --base DIR --tuned DIR | --runs DIR ... | --study RUN ...   base vs fine-tuned, runs side by side, a study
   generate --ckpt_path C | --config X | --model DIR  --prompt TEXT | --input F --output F   answers, streamed or batched
   chat --ckpt_path C | --config X | --model DIR   an interactive conversation in the terminal
