@@ -35,6 +35,7 @@ HELP = """lightning_lora: parameter-efficient fine-tuning with honest evaluation
   benchmark --problems P --samples S | --config X [--ckpt_path C] | --checkpoints_dir D   code benchmark, pass@k
   export --ckpt_path C --output DIR [--merge] [--format gguf|gguf-lora]   adapter, merged model, or GGUF file
   report --base DIR --tuned DIR | --runs DIR ... | --study RUN ...   base vs fine-tuned, runs side by side, a study
+  report --html OUT.html --runs DIR ... | --study RUN ...   one self-contained page: curves, checkpoints, problems
   generate --ckpt_path C | --config X | --model DIR  --prompt TEXT | --input F --output F   answers, streamed or batched
   chat --ckpt_path C | --config X | --model DIR   an interactive conversation in the terminal
   serve --ckpt_path C | --config X | --model DIR [--port 8000]   an OpenAI-compatible HTTP server (/v1/...)

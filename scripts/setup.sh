@@ -15,6 +15,11 @@ if ! command -v bwrap >/dev/null 2>&1; then
     echo "setup: bubblewrap not found and cannot be installed here; the code sandbox falls back to process isolation."
   fi
 fi
+# Test only: headless Chromium for tests/test_html_report_browser.py (skipped without it).
+if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \
+    || echo "setup: could not install chromium; the browser test of report --html will be skipped."
+fi
 
 PYTHON=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
