@@ -19,8 +19,9 @@ QUICK = ["--config", str(REPO / "configs" / "quickstart.yaml"), "--trainer.enabl
 def test_every_shipped_config_parses_and_says_how_to_run_it(config, capsys):
     first_lines = config.read_text().splitlines()[:3]
     assert first_lines[0].startswith("# ") and any("python -m lightning_lora" in line for line in first_lines)
-    # Overlays (methods/, strategies/) are composed with the quickstart, as their header says.
-    base = ["--config", str(REPO / "configs" / "quickstart.yaml")] if config.parent.name in ("methods", "strategies") else []
+    # Overlays (methods/, strategies/, loggers/) are composed with the quickstart, as their header says.
+    overlay = config.parent.name in ("methods", "strategies", "loggers")
+    base = ["--config", str(REPO / "configs" / "quickstart.yaml")] if overlay else []
     with pytest.raises(SystemExit) as exit_info:
         main(["fit", *base, "--config", str(config), "--print_config"])
     assert exit_info.value.code == 0

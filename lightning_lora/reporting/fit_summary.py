@@ -37,11 +37,14 @@ def fit_summary(trainer: Any) -> str:
     if ckpt_dir:
         results = " and each checkpoint's benchmark results (*.results.json)" if best else ""
         lines.append(f"Checkpoints{results}: {_shown(ckpt_dir)}/")
+    tensorboard = type(trainer.logger).__name__ == "TensorBoardLogger"
     if log_dir:
-        lines.append(f"Logs (TensorBoard, config.yaml, params.json, train_summary.json): {_shown(log_dir)}/")
+        kind = "TensorBoard" if tensorboard else type(trainer.logger).__name__.removesuffix("Logger")
+        lines.append(f"Logs ({kind}, config.yaml, params.json, train_summary.json): {_shown(log_dir)}/")
     lines.append("Next:")
     if log_dir:
-        lines.append(f"  tensorboard --logdir {_shown(log_dir.parent)}")
+        if tensorboard:
+            lines.append(f"  tensorboard --logdir {_shown(log_dir.parent)}")
         lines.append(f"  python -m lightning_lora report --runs {_shown(log_dir)}")
     chosen = ckpt_dir / "best" if ckpt_dir and best.get("checkpoint") else newest
     if chosen is not None:  # only a checkpoint that exists (save_last false writes no last.ckpt)

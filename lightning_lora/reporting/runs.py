@@ -1,11 +1,13 @@
 """Compare training runs (e.g. one config under several methods): one table and loss / metric plots.
 
 Everything is read back from the run folders a ``fit`` wrote (``params.json``,
-``train_summary.json``, TensorBoard scalars), so runs can be compared long after they ended.
+``train_summary.json``, TensorBoard or CSV logger scalars), so runs can be compared long after they ended.
 """
 
 from __future__ import annotations
 
+import contextlib
+import csv
 import json
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,8 @@ TASK_METRICS = ("benchmark/pass@1", "val/accuracy", "val/f1")
 
 
 def read_scalars(run: Path) -> dict[str, list[tuple[int, float]]]:
-    """All TensorBoard scalars of a run folder: tag -> [(step, value)], in step order, later files winning."""
+    """All scalars of a run folder, TensorBoard events and a CSV logger's ``metrics.csv`` alike: tag ->
+    [(step, value)], in step order, later files winning."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     scalars: dict[str, dict[int, float]] = {}
@@ -26,7 +29,31 @@ def read_scalars(run: Path) -> dict[str, list[tuple[int, float]]]:
         accumulator.Reload()
         for tag in accumulator.Tags()["scalars"]:
             scalars.setdefault(tag, {}).update({e.step: e.value for e in accumulator.Scalars(tag)})
+    for tag, values in _csv_scalars(run / "metrics.csv").items():
+        scalars.setdefault(tag, {}).update(values)
     return {tag: sorted(values.items()) for tag, values in scalars.items()}
+
+
+def _csv_scalars(path: Path) -> dict[str, dict[int, float]]:
+    """The scalars of Lightning's CSVLogger file: one row per logging call, a ``step`` column, empty cells for the
+    metrics that call did not log."""
+    if not path.is_file():
+        return {}
+    scalars: dict[str, dict[int, float]] = {}
+    with open(path, newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            step = row.get("step")
+            if not step:
+                continue
+            for tag, value in row.items():
+                if tag != "step" and value not in (None, ""):
+                    with contextlib.suppress(ValueError):
+                        scalars.setdefault(tag, {})[int(float(step))] = float(value)
+    return scalars
+
+
+def _is_run_folder(run: Path) -> bool:
+    return run.is_dir() and (any(run.glob("events.out.tfevents.*")) or (run / "metrics.csv").is_file())
 
 
 def _json(path: Path) -> dict[str, Any]:
@@ -35,8 +62,9 @@ def _json(path: Path) -> dict[str, Any]:
 
 def summarize_run(run: Path) -> dict[str, Any]:
     """One row of the comparison: parameters, time, memory, throughput, losses, task metric."""
-    if not run.is_dir() or not any(run.glob("events.out.tfevents.*")):
-        raise UserError(f"{run} is not a training run folder (no TensorBoard events); give tb_logs/<run>/version_N.")
+    if not _is_run_folder(run):
+        raise UserError(f"{run} is not a training run folder (no TensorBoard events, no CSV logger's metrics.csv); "
+                        "give tb_logs/<run>/version_N.")
     params, summary, scalars = _json(run / "params.json"), _json(run / "train_summary.json"), read_scalars(run)
 
     def last(tag: str) -> float | None:

@@ -45,6 +45,7 @@ from lightning_lora.callbacks.checkpoint import RunCheckpoint  # noqa: E402
 from lightning_lora.callbacks.preemption import SynchronizedStop  # noqa: E402
 from lightning_lora.callbacks.random_state import RandomStateCheckpoint  # noqa: E402
 from lightning_lora.callbacks.throughput import TokenThroughput  # noqa: E402
+from lightning_lora.callbacks.tracker_artifacts import TrackerArtifacts  # noqa: E402
 from lightning_lora.checkpoints.reading import (  # noqa: E402
     check_output_folders_writable,
     refuse_fresh_fit_into,
@@ -83,6 +84,12 @@ class OneLineErrorParser(LightningArgumentParser):
 class SaveConfigToRun(SaveConfigCallback):
     """Saves the resolved config in the log folder (Lightning's behaviour) and in the checkpoint folder,
     so ``benchmark --checkpoints_dir`` and later re-scoring need nothing but the run's folders."""
+
+    def setup(self, trainer: Any, pl_module: Any, stage: str) -> None:
+        # A logger with no local folder (MLflow on a database) has no log folder for config.yaml: the run's
+        # checkpoint folder keeps it (on_train_start), and TrackerArtifacts logs it to the tracker.
+        if trainer.log_dir is not None:
+            super().setup(trainer, pl_module, stage)
 
     def on_train_start(self, trainer: Any, pl_module: Any) -> None:
         # Written here, not in setup, so ModelCheckpoint's "folder not empty" check sees the run as it was.
@@ -173,8 +180,13 @@ class LightningLoraCLI(ConfigOverCheckpointCLI):
         trainer = config.get("trainer") or {}
         callbacks = trainer.get("callbacks") or []
         callbacks = list(callbacks) if isinstance(callbacks, (list, tuple)) else [callbacks]
+        loggers = _logger_list(trainer.get("logger"))  # instances by now
+        extra = [TrackerArtifacts()] if self.subcommand == "fit" and any(
+            type(logger).__name__ in TrackerArtifacts.KINDS for logger in loggers) else []
         if trainer.get("enable_progress_bar") is not False and not any(isinstance(c, ProgressBar) for c in callbacks):
-            kwargs.setdefault("callbacks", [*callbacks, progress_bar()])
+            extra.append(progress_bar())
+        if extra:
+            kwargs.setdefault("callbacks", [*callbacks, *extra])
         return super().instantiate_trainer(**kwargs)
 
     def before_instantiate_classes(self) -> None:
@@ -189,9 +201,12 @@ class LightningLoraCLI(ConfigOverCheckpointCLI):
         with isolate_rng():
             datamodule = _datamodule_from_config(config)
             _fill_label_names(config, datamodule)
+        _name_loggers(config.trainer.logger, config.run_name)
         if self.subcommand == "fit":  # before any weights load: a run that cannot save must not start
-            logs = _is_default_logger(config.trainer.logger)
-            outputs = [checkpoint_dir(config.run_name)] + ([LOG_ROOT / config.run_name] if logs else [])
+            log_folder = LOG_ROOT / config.run_name if _is_default_logger(config.trainer.logger) else \
+                _log_folder(config.trainer.logger)
+            logs = log_folder == LOG_ROOT / config.run_name
+            outputs = [checkpoint_dir(config.run_name)] + ([log_folder] if log_folder is not None else [])
             self.run_folders = outputs
             self.created_at_start = [path for folder in outputs for path in [*reversed(folder.parents), folder]
                                      if path != Path(".") and not path.exists()]
@@ -216,10 +231,13 @@ class LightningLoraCLI(ConfigOverCheckpointCLI):
                 refuse_resume_after_early_stop(checkpoint_dir(config.run_name))
         elif self.subcommand == "fit":
             refuse_fresh_fit_into(checkpoint_dir(config.run_name), config.run_name)
-        if _is_default_logger(config.trainer.logger):
-            # Resuming fit continues the run's TensorBoard version; validate/test get a version of their own.
-            resume = ckpt_path and self.subcommand == "fit"
-            version = checkpoint.metadata.get("logger_version") if resume and checkpoint is not None else None
+        # Resuming fit continues the run's TensorBoard version or tracker run (MLflow, W&B; CSV starts a new
+        # version); validate/test get a version of their own.
+        resume = ckpt_path and self.subcommand == "fit"
+        version = checkpoint.metadata.get("logger_version") if resume and checkpoint is not None else None
+        if not _is_default_logger(config.trainer.logger):
+            _resume_logger_version(config.trainer.logger, version)
+        else:
             config.trainer.logger = {
                 "class_path": "lightning.pytorch.loggers.TensorBoardLogger",
                 "init_args": {"save_dir": str(LOG_ROOT), "name": config.run_name, "version": version,
@@ -292,6 +310,76 @@ def _tokenizer_source(model_name_or_path: str, gguf_file: str | None) -> str:
 
 def _is_default_logger(logger: Any) -> bool:
     return logger is None or logger is True
+
+
+def _logger_list(logger: Any) -> list[Any]:
+    """The loggers of ``trainer.logger``, configs or instances (one, a list, or none for ``false`` / the default)."""
+    if _is_default_logger(logger) or logger is False:
+        return []
+    return list(logger) if isinstance(logger, (list, tuple)) else [logger]
+
+
+def _logger_kind(logger: Any) -> str | None:
+    """``TensorBoardLogger``, ``CSVLogger``, ``MLFlowLogger``, ``WandbLogger``, ...: the class name of a logger config."""
+    class_path = logger.get("class_path") if hasattr(logger, "get") else None
+    return class_path.rpartition(".")[2] if isinstance(class_path, str) else None
+
+
+def _name_loggers(logger: Any, run_name: str) -> None:
+    """Give the loggers the run's name where the config leaves Lightning's defaults: TensorBoard and CSV write to
+    ``<save_dir>/<run_name>/version_N``, W&B (offline or not) under ``tb_logs/<run_name>/wandb`` with the run named
+    ``<run_name>``, MLflow records a run ``<run_name>`` in the experiment ``lightning_lora``."""
+    for one in _logger_list(logger):
+        kind, init_args = _logger_kind(one), one.get("init_args")
+        if init_args is None:
+            continue
+        if kind in ("TensorBoardLogger", "CSVLogger") and init_args.get("name") in (None, "lightning_logs"):
+            init_args.name = run_name
+        elif kind == "WandbLogger":
+            if init_args.get("name") is None:
+                init_args.name = run_name
+            if init_args.get("save_dir") in (None, "."):
+                init_args.save_dir = str(LOG_ROOT / run_name)
+            if init_args.get("project") is None:
+                init_args.project = "lightning_lora"
+        elif kind == "MLFlowLogger":
+            if init_args.get("run_name") is None:
+                init_args.run_name = run_name
+            if init_args.get("experiment_name") in (None, "lightning_logs"):
+                init_args.experiment_name = "lightning_lora"
+
+
+def _log_folder(logger: Any) -> Path | None:
+    """The first logger's folder, where the run's params.json, config.yaml and train_summary.json go (Lightning's
+    ``trainer.log_dir``): ``<save_dir>/<name>`` (above ``version_N``) for TensorBoard and CSV, ``save_dir`` for W&B;
+    None for MLflow on a database (those files then reach the tracker as artifacts only)."""
+    loggers = _logger_list(logger)
+    init_args = loggers[0].get("init_args") if loggers else None
+    if init_args is None:
+        return None
+    kind = _logger_kind(loggers[0])
+    if kind in ("TensorBoardLogger", "CSVLogger") and init_args.get("save_dir") and init_args.get("name"):
+        return Path(init_args.save_dir) / init_args.name
+    if kind == "WandbLogger" and init_args.get("save_dir"):
+        return Path(init_args.save_dir)
+    return None
+
+
+def _resume_logger_version(logger: Any, version: Any) -> None:
+    """A resumed fit continues the run the checkpoint was logged to (its ``logger_version``): the same ``version_N``
+    (TensorBoard), MLflow run id or W&B run id, unless the config names one. Only the first logger's version is
+    recorded in checkpoints. A CSV logger starts a new ``version_N``: Lightning's CSVLogger deletes the
+    ``metrics.csv`` of a version it reopens."""
+    loggers = _logger_list(logger)
+    init_args = loggers[0].get("init_args") if loggers else None
+    if version is None or init_args is None:
+        return
+    kind = _logger_kind(loggers[0])
+    key = {"TensorBoardLogger": "version", "WandbLogger": "version", "MLFlowLogger": "run_id"}.get(kind or "")
+    # An int is a version_N folder, a string a tracker's run id: one never stands for the other.
+    fits = isinstance(version, int) if kind == "TensorBoardLogger" else isinstance(version, str)
+    if key is not None and fits and init_args.get(key) is None:
+        setattr(init_args, key, version)
 
 
 def build_cli(args: list[str] | None = None, run: bool = True) -> LightningLoraCLI:
