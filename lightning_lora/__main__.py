@@ -8,7 +8,9 @@ one line in :data:`COMMANDS`.
 from __future__ import annotations
 
 import importlib
+import signal
 import sys
+import threading
 
 from lightning_lora.errors import user_error_in_chain
 
@@ -51,13 +53,45 @@ def main(args: list[str] | None = None) -> int:
     """Run the command named by ``args[0]``; a user's mistake is one ``error:`` line and exit status 2,
     Ctrl-C before training one line and status 130."""
     argv = list(sys.argv[1:] if args is None else args)
+    previous = signal.getsignal(signal.SIGINT)
+    seen = _watch_ctrl_c()
     try:
         return _run(argv)
+    except Exception:
+        # Ctrl-C inside an extension module's import (scipy's, under torchmetrics) can surface as another error,
+        # e.g. ImportError "type already registered": after a Ctrl-C, any error is the interruption.
+        if not seen:
+            raise
+        return _interrupted(argv)
     except KeyboardInterrupt:  # training handles its own; this is imports, parsing, data or model loading
-        training = not argv or COMMANDS.get(argv[0]) == COMMANDS["fit"]
-        print("Interrupted (Ctrl-C)" + (" during start-up: nothing was trained or saved." if training else "."),
-              file=sys.stderr)
-        return 130
+        return _interrupted(argv)
+    finally:
+        if seen is not None and previous is signal.default_int_handler and \
+                threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, previous)
+
+
+def _interrupted(argv: list[str]) -> int:
+    training = not argv or COMMANDS.get(argv[0]) == COMMANDS["fit"]
+    print("Interrupted (Ctrl-C)" + (" during start-up: nothing was trained or saved." if training else "."),
+          file=sys.stderr)
+    return 130
+
+
+def _watch_ctrl_c() -> list[bool]:
+    """A list that gets an item when SIGINT arrives (still raising KeyboardInterrupt, as Python's own handler does);
+    left alone where SIGINT is ignored or handled by someone else, or off the main thread."""
+    seen: list[bool] = []
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        return seen
+
+    def handler(signum: int, frame: object) -> None:
+        seen.append(True)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, handler)
+    return seen
 
 
 def _run(argv: list[str]) -> int:

@@ -87,10 +87,16 @@ def test_fit_resumes_the_old_run(old_run, capsys):
     run = old_run / RUN
     assert torch.load(run / "step000006.ckpt", weights_only=True)["global_step"] == 6
     assert (run / "step000004.ckpt").read_bytes() == (FIXTURE / RUN / "step000004.ckpt").read_bytes()  # not trained again
-    from lightning_lora.reporting.runs import read_scalars
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    resumed = read_scalars(old_run / "tb_logs" / "before_layout" / "version_1")
-    assert min(step for step, _ in resumed["train/loss"]) >= 4  # a fresh start would log from step 0
+    # The resumed fit continues the run's TensorBoard version (its config names the logger; the checkpoint its
+    # version): a new events file in version_0, from step 4 on (a fresh start would log from step 0).
+    folder = old_run / "tb_logs" / "before_layout"
+    assert [p.name for p in folder.iterdir()] == ["version_0"]
+    newest = max(folder.glob("version_0/events.out.tfevents.*"), key=lambda p: int(p.name.split(".")[3]))
+    acc = EventAccumulator(str(newest))
+    acc.Reload()
+    assert min(e.step for e in acc.Scalars("train/loss")) >= 4
     # The fixture was written in another folder: the moved run still keeps one last.ckpt, now at step 6.
     assert torch.load(run / "last.ckpt", weights_only=True)["global_step"] == 6
     assert not list(run.glob("last-v*.ckpt"))

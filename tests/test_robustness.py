@@ -147,3 +147,32 @@ def test_ctrl_c_in_the_first_step_says_nothing_was_saved(in_tmp, capsys, monkeyp
     assert "Interrupted (Ctrl-C) at step 0: nothing was saved (no optimizer step had completed)." in err
     assert "Traceback" not in err
     assert not list((in_tmp / "checkpoints" / "first").glob("*.ckpt"))
+
+
+def test_an_error_raised_after_ctrl_c_during_start_up_is_the_interruption(monkeypatch, capsys):
+    """Ctrl-C inside an extension module's import can surface as another error (scipy under torchmetrics:
+    ImportError 'type already registered'); after a Ctrl-C the command still says it was interrupted."""
+    import os
+    import signal
+    import time
+
+    import lightning_lora.__main__ as entry
+
+    def interrupted_import(argv):
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1)
+        except KeyboardInterrupt:
+            raise ImportError('generic_type: type "ObjSense" is already registered!') from None
+
+    monkeypatch.setattr(entry, "_run", interrupted_import)
+    assert entry.main(["fit"]) == 130
+    assert "Interrupted (Ctrl-C) during start-up: nothing was trained or saved." in capsys.readouterr().err
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+
+    def plain_bug(argv):
+        raise ImportError("a real import error")
+
+    monkeypatch.setattr(entry, "_run", plain_bug)
+    with pytest.raises(ImportError, match="a real import error"):  # no Ctrl-C: the error is the error
+        entry.main(["fit"])
