@@ -114,6 +114,23 @@ def test_page_shows_plots_best_grid_and_evaluations(tmp_path, capsys):
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", page), "the page must not load anything from a network"
 
 
+def test_a_classification_run_charts_its_validation_metrics(tmp_path):
+    from torch.utils.tensorboard import SummaryWriter
+
+    logs = tmp_path / "tb_logs" / "cls" / "version_0"
+    writer = SummaryWriter(str(logs))
+    for step in (10, 20, 30):
+        writer.add_scalar("train/loss", 1.0 / step, step)
+        writer.add_scalar("val/loss", 1.0 / step, step)
+        writer.add_scalar("val/accuracy", step / 40, step)
+        writer.add_scalar("val/f1_macro", step / 50, step)
+    writer.close()
+    (logs / "config.yaml").write_text("run_name: cls\n")
+    page = _page(tmp_path, "--runs", str(logs))
+    metrics = re.findall(r'<svg class="plot" data-metric="([^"]+)" data-points="(\d+)"', page)
+    assert ("val/task", "6") in metrics and "benchmark/pass@1" not in dict(metrics)  # no benchmark: no pass@k chart
+
+
 def test_without_base_the_first_checkpoint_is_the_reference(tmp_path):
     logs = _run(tmp_path, base=False)
     page = _page(tmp_path, "--runs", str(logs.parents[2] / "checkpoints" / "demo"))  # a checkpoint folder works too

@@ -252,6 +252,10 @@ def _comparison_plots(runs: list[RunData]) -> str:
     return '<div class="plots">' + "".join(charts) + "</div>"
 
 
+#: Validation metrics charted per run where logged (0..1 scores of classification and QA runs).
+TASK_METRICS = ("val/accuracy", "val/f1_macro", "val/exact", "val/f1")
+
+
 def _run_plots(run: RunData) -> str:
     loss = line_chart([Series("train/loss", run.scalars.get("train/loss", [])),
                        Series("val/loss", run.scalars.get("val/loss", []), markers=True)],
@@ -265,6 +269,10 @@ def _run_plots(run: RunData) -> str:
                          markers=True, dashed=k != "pass@1") for k in keys]
         charts.append(line_chart(series, metric="benchmark/pass@1", title="pass@k per checkpoint (step 0: base)",
                                  y_label="pass@k", best=best, y_range=(0.0, 1.0)))
+    task = [tag for tag in TASK_METRICS if run.scalars.get(tag)]
+    if task:  # classification and QA runs: the validation metrics at each validation
+        charts.append(line_chart([Series(tag, run.scalars[tag], markers=True) for tag in task], metric="val/task",
+                                 title="validation metrics", y_label="score (QA: percent)"))
     return '<div class="plots">' + "".join(charts) + "</div>"
 
 
