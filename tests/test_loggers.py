@@ -7,6 +7,7 @@ import csv
 import importlib.util
 import json
 import math
+import time
 from pathlib import Path
 
 import pytest
@@ -125,6 +126,8 @@ def _wandb_records(path: Path) -> list:
             pos += block - pos % block
             continue
         length, kind = int.from_bytes(data[pos + 4:pos + 6], "little"), data[pos + 6]
+        if pos + 7 + length > len(data):  # a chunk still being written
+            break
         pieces += data[pos + 7:pos + 7 + length]
         pos += 7 + length
         if kind in (1, 4):  # FULL, LAST
@@ -133,6 +136,17 @@ def _wandb_records(path: Path) -> list:
             records.append(record)
             pieces = b""
     return records
+
+
+def _finished_wandb_records(path: Path, timeout_s: float = 60.0) -> list:
+    """The file's records once its ``exit`` record is there: wandb's service writes the file from its own process,
+    and under load (a CI worker beside another) its last buffered write can land after ``wandb.finish()`` returns."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        records = _wandb_records(path)
+        if any(r.WhichOneof("record_type") == "exit" for r in records) or time.monotonic() > deadline:
+            return records
+        time.sleep(0.2)
 
 
 @_needs("wandb")
@@ -148,7 +162,7 @@ def test_wandb_offline_writes_metrics_and_files_under_the_run_folder(in_tmp, mon
     assert {"config.yaml", "params.json", "train_summary.json"} <= {p.name for p in (in_tmp / "tb_logs" / "quick").iterdir()}
     series: dict[str, list[tuple[int, float]]] = {}
     artifacts, run_names = [], []
-    for record in _wandb_records(next(run_dir.glob("run-*.wandb"))):
+    for record in _finished_wandb_records(next(run_dir.glob("run-*.wandb"))):
         kind = record.WhichOneof("record_type")
         if kind == "history":
             values = {item.key or "/".join(item.nested_key): json.loads(item.value_json) for item in record.history.item}
