@@ -54,3 +54,13 @@ def test_deep_and_diverse_sets_match_their_summary():
         assert len({r["problem_id"] for r in train}) == summary[arm]["problems"]
     assert abs(summary["deep"]["tokens"] - summary["diverse"]["tokens"]) <= 0.05 * summary["deep"]["tokens"]
     assert summary["deep"]["rows"] == summary["deep"]["problems"]
+
+
+def test_each_masked_arm_is_its_arm_with_the_statement_in_the_prompt():
+    for arm in ("deep", "diverse"):
+        plain, masked = (yaml.safe_load((REPO / "configs" / "study" / f"{name}.yaml").read_text())
+                         for name in (arm, f"{arm}_masked"))
+        assert masked["run_name"] == f"study-{arm}-masked" and masked["data"]["init_args"]["mode"] == "prompt_solution"
+        for config in (plain, masked):
+            del config["run_name"], config["data"]["init_args"]["mode"]
+        assert plain == masked
