@@ -15,7 +15,7 @@ from lightning_lora.errors import UserError
 TEST_MODES = ("all", "public")
 PROMPT_STYLES = ("auto", "chat", "raw", "evalplus")
 ISOLATIONS = ("auto", "bubblewrap", "process-group")
-ENGINES = ("generate", "refill", "vllm")  # lightning_lora.inference.generation.ENGINES (not imported: no torch here)
+ENGINES = ("generate", "refill", "vllm", "llamacpp")  # inference.generation.ENGINES (not imported: no torch here)
 
 
 @dataclass
@@ -39,7 +39,9 @@ class BenchmarkSettings:
         engine: ``generate`` (transformers' ``generate`` per batch: a batch runs to its longest answer) or
             ``refill`` (a finished answer's row is given to the next prompt at once; greedy answers equal up to
             floating-point summation order) or ``vllm`` (CUDA only, from a model folder: ``--model <merged
-            export>``; ``pip install vllm``).
+            export>``; ``pip install vllm``) or ``llamacpp`` (llama.cpp on the CPU, ``pip install
+            llama-cpp-python``: a LoRA on a fetched real model runs as its release GGUF plus the adapter, any
+            other model as a merged GGUF written on the fly; batch_size sequences decode together).
         draft_tokens: with ``refill`` and greedy decoding, up to this many tokens drafted per answer and pass from
             the prompt and answer so far (what followed the latest earlier occurrence of the last 3 tokens), all
             checked in the same pass; kept only up to the first token the model would not have chosen, so answers

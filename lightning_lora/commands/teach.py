@@ -40,7 +40,9 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--max_new_tokens", type=int, default=512)
     p.add_argument("--batch_size", type=int, default=32, help="answers generated together")
     p.add_argument("--seed", type=int, default=0, help="sampling seed (each chunk of problems derives its own)")
-    p.add_argument("--engine", type=str, default="refill", help="generation engine: refill (shared prefill) or generate")
+    p.add_argument("--engine", type=str, default="refill",
+                   help="generation engine: refill (shared prefill), generate or llamacpp (llama.cpp on the CPU, "
+                        "pip install llama-cpp-python)")
     p.add_argument("--problems_per_chunk", type=int, default=4, help="problems generated and recorded together")
     p.add_argument("--timeout_s", type=float, default=10.0, help="time limit of one test run")
     p.add_argument("--system_prompt", type=str, default=TEACHER_SYSTEM_PROMPT)

@@ -263,8 +263,9 @@ def generate_batch(model: Any, tokenizer: Any, prompt_texts: Sequence[str], opti
 #: How a batch of prompts is decoded: ``generate`` (transformers' ``generate`` per batch, which runs to the batch's
 #: longest answer) or ``refill`` (:mod:`lightning_lora.inference.refill`: a finished row is replaced at once, greedy
 #: decoding verifies prompt-lookup drafts, samples of one prompt share its prefill) or ``vllm``
-#: (:mod:`lightning_lora.inference.vllm_engine`: CUDA only, from the model's folder).
-ENGINES = ("generate", "refill", "vllm")
+#: (:mod:`lightning_lora.inference.vllm_engine`: CUDA only, from the model's folder) or ``llamacpp``
+#: (:mod:`lightning_lora.inference.llamacpp_engine`: llama.cpp on the CPU, from GGUF files written on the fly).
+ENGINES = ("generate", "refill", "vllm", "llamacpp")
 
 #: Drafted tokens the ``refill`` engine verifies per row and pass when decoding greedily (0: none).
 DEFAULT_DRAFT_TOKENS = 4
@@ -287,6 +288,9 @@ def generate_answers(model: Any, tokenizer: Any, prompt_texts: Sequence[str], op
         raise UserError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}.")
     if engine == "vllm":
         return _vllm_answers(model, tokenizer, prompt_texts, options, add_special_tokens)
+    if engine == "llamacpp":
+        return _llamacpp_answers(model, tokenizer, prompt_texts, options, batch_size, progress, desc,
+                                 add_special_tokens)
     if engine == "refill":
         return _refilled_answers(model, tokenizer, prompt_texts, options, batch_size, progress, desc, add_special_tokens,
                                  draft_tokens)
@@ -332,6 +336,27 @@ def _vllm_answers(model: Any, tokenizer: Any, prompt_texts: Sequence[str], optio
     return [Answer(truncate_at_stop(text, options.stop), reason) for text, reason in answers]
 
 
+def _llamacpp_answers(model: Any, tokenizer: Any, prompt_texts: Sequence[str], options: GenerationOptions,
+                      batch_size: int, progress: bool, desc: str, add_special_tokens: bool) -> list[Answer]:
+    from lightning_lora.inference.llamacpp_engine import llamacpp_generate
+
+    prompts = [tokenizer(text, add_special_tokens=add_special_tokens)["input_ids"] for text in prompt_texts]
+    eos_ids = eos_token_ids(model, tokenizer)
+    generated = llamacpp_generate(model, tokenizer, prompts, max_new_tokens=options.max_new_tokens, eos_ids=eos_ids,
+                                  stop=options.stop, temperature=options.temperature, top_p=options.top_p,
+                                  seed=options.seed, batch_size=batch_size, context=context_length(model),
+                                  progress=progress, desc=desc)
+    return answers_from_ids(tokenizer, generated, eos_ids, options.stop)
+
+
+def answers_from_ids(tokenizer: Any, generated: Sequence[Sequence[int]], eos_ids: Sequence[int],
+                     stop: Sequence[str]) -> list[Answer]:
+    """Generated ids as answers: decoded, cut at the first stop string, with their finish reasons."""
+    texts = [tokenizer.decode(ids, skip_special_tokens=True) for ids in generated]
+    return [Answer(truncate_at_stop(text, stop), finish_reason(text, ids, eos_ids, stop))
+            for text, ids in zip(texts, generated)]
+
+
 def _refilled_answers(model: Any, tokenizer: Any, prompt_texts: Sequence[str], options: GenerationOptions,
                       batch_size: int, progress: bool, desc: str, add_special_tokens: bool,
                       draft_tokens: int) -> list[Answer]:
@@ -359,9 +384,7 @@ def refilled_answers(model: Any, tokenizer: Any, prompts: Sequence[Sequence[int]
                                           progress=progress, desc=desc)
     finally:
         model.train(was_training)
-    texts = [tokenizer.decode(ids, skip_special_tokens=True) for ids in generated]
-    return [Answer(truncate_at_stop(text, options.stop), finish_reason(text, ids, eos_ids, options.stop))
-            for text, ids in zip(texts, generated)]
+    return answers_from_ids(tokenizer, generated, eos_ids, options.stop)
 
 
 @dataclass

@@ -103,6 +103,18 @@ def resolve_real_spec(name_or_path: str) -> str:
     return str(model_dir(name))
 
 
+def release_gguf(name_or_path: str | Path) -> Path | None:
+    """The release GGUF file a fetched model's weights were de-quantized from (``models fetch`` keeps it in the
+    model's ``gguf/`` folder), for ``real:<name>`` or the fetched folder; None for any other model."""
+    if not str(name_or_path):  # a model built in memory
+        return None
+    path = Path(resolve_real_spec(str(name_or_path)))
+    if not (path / MARKER).is_file():
+        return None
+    files = sorted((path / GGUF_FOLDER).glob("*.gguf"))
+    return files[0] if len(files) == 1 else None
+
+
 def wordnet_reader():
     """NLTK's WordNet reader over the fetched dictionary, or None when it was not fetched."""
     if not is_fetched("wordnet"):

@@ -104,6 +104,33 @@ def comparison_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def save_loss_plot(named_scalars: list[tuple[str, dict[str, list[tuple[int, float]]]]], path: Path,
+                   log_scale: bool = False) -> Path:
+    """One PNG, two panels (train/loss, val/loss per step), a line per named run; returns ``path``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for ax, tag in zip(axes, ("train/loss", "val/loss")):
+        for name, scalars in named_scalars:
+            points = scalars.get(tag, [])
+            if points:
+                ax.plot([s for s, _ in points], [v for _, v in points], label=name,
+                        marker="o" if tag == "val/loss" else None, markersize=3)
+        ax.set_title(tag)
+        ax.set_xlabel("step")
+        if log_scale:
+            ax.set_yscale("log")
+        if ax.lines:
+            ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def plot_runs(rows: list[dict[str, Any]], output_dir: Path) -> list[Path]:
     """PNGs: train and val loss per step for every run overlaid, and the task metric per checkpoint."""
     import matplotlib
@@ -111,23 +138,7 @@ def plot_runs(rows: list[dict[str, Any]], output_dir: Path) -> list[Path]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    files = []
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for ax, tag in zip(axes, ("train/loss", "val/loss")):
-        for r in rows:
-            points = r["scalars"].get(tag, [])
-            if points:
-                ax.plot([s for s, _ in points], [v for _, v in points], label=r["name"],
-                        marker="o" if tag == "val/loss" else None,
-                        markersize=3)
-        ax.set_title(tag)
-        ax.set_xlabel("step")
-        ax.set_yscale("log")
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    files.append(output_dir / "losses.png")
-    fig.savefig(files[-1], dpi=110)
-    plt.close(fig)
+    files = [save_loss_plot([(r["name"], r["scalars"]) for r in rows], output_dir / "losses.png", log_scale=True)]
     metric_rows = [r for r in rows if r["metric_name"]]
     if metric_rows:
         fig, ax = plt.subplots(figsize=(6, 4))

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lightning_lora.errors import UserError
-from lightning_lora.reporting.runs import read_scalars
+from lightning_lora.reporting.runs import read_scalars, save_loss_plot
 
 STEP_RESULTS = re.compile(r"step(\d+)\.results\.json")
 
@@ -153,21 +153,7 @@ def plot_study(arms: list[Arm], output_dir: Path) -> list[Path]:
     files.append(output_dir / "study_pass1.png")
     fig.savefig(files[-1], dpi=110)
     plt.close(fig)
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for ax, tag in zip(axes, ("train/loss", "val/loss")):
-        for arm in arms:
-            points = arm.scalars.get(tag, [])
-            if points:
-                ax.plot([s for s, _ in points], [v for _, v in points], label=arm.name,
-                        marker="o" if tag == "val/loss" else None, markersize=3)
-        ax.set_title(tag)
-        ax.set_xlabel("step")
-        if ax.lines:
-            ax.legend(fontsize=8)
-    fig.tight_layout()
-    files.append(output_dir / "study_losses.png")
-    fig.savefig(files[-1], dpi=110)
-    plt.close(fig)
+    files.append(save_loss_plot([(arm.name, arm.scalars) for arm in arms], output_dir / "study_losses.png"))
     return files
 
 

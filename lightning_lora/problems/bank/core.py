@@ -77,6 +77,16 @@ def fill(template: str, params: Params) -> str:
         raise ValueError(f"template placeholder ${e.args[0]} has no parameter (have {sorted(params)})") from None
 
 
+def yes_no(flag: bool) -> str:
+    """The judge's ``Yes``/``No`` line."""
+    return "Yes\n" if flag else "No\n"
+
+
+def ints(text: str) -> list[int]:
+    """Every integer of an input, in order."""
+    return [int(token) for token in text.split()]
+
+
 def _rng(*parts: object) -> random.Random:
     """A generator seeded from ``parts`` alone (not Python's salted ``hash``): the same problems on every run."""
     digest = hashlib.sha256(repr(parts).encode()).digest()

@@ -6,7 +6,7 @@ import random
 from collections import Counter
 from typing import Iterable
 
-from lightning_lora.problems.bank.core import Family, Params
+from lightning_lora.problems.bank.core import Family, Params, ints, yes_no
 
 # Shared program openings (plain text: no placeholders).
 _READ_A = "n = int(input())\na = list(map(int, input().split()))\n"
@@ -23,13 +23,9 @@ def _read_nx(name: str) -> str:
     return f"n, {name} = map(int, input().split())\na = list(map(int, input().split()))\n"
 
 
-def _nums(text: str) -> list[int]:
-    return [int(token) for token in text.split()]
-
-
 def _seq(text: str, head: int = 1) -> tuple[list[int], list[int]]:
     """The first line's ``head`` integers (N first) and the N integers of the list after them."""
-    values = _nums(text)
+    values = ints(text)
     return values[:head], values[head:head + values[0]]
 
 
@@ -63,10 +59,6 @@ def _rand_grid(rng: random.Random, hmax: int = 5, wmax: int = 5) -> list[str]:
     h, w = rng.randint(1, hmax), rng.randint(1, wmax)
     p = rng.choice((0.15, 0.5, 0.85))
     return ["".join("#" if rng.random() < p else "." for _ in range(w)) for _ in range(h)]
-
-
-def _yes(flag: bool) -> str:
-    return "Yes\n" if flag else "No\n"
 
 
 # --- seq_max_minus_min -------------------------------------------------------------------------------------------
@@ -316,7 +308,7 @@ def _is_sorted_answer(p: Params, text: str) -> str:
         ok = a == sorted(a)
     else:
         ok = a == sorted(a, reverse=True)
-    return _yes(ok and (len(set(a)) == len(a) or "=" in p["op"]))
+    return yes_no(ok and (len(set(a)) == len(a) or "=" in p["op"]))
 
 
 def _is_sorted_input(rng: random.Random, p: Params) -> str:
@@ -720,8 +712,8 @@ _COLUMNS = "[''.join(c) for c in zip(*g)]"
 def _full_line_answer(p: Params, text: str) -> str:
     g = _grid(text)
     if p["line"] == "row":
-        return _yes(any(all(c == "#" for c in row) for row in g))
-    return _yes(any(all(row[j] == "#" for row in g) for j in range(len(g[0]))))
+        return yes_no(any(all(c == "#" for c in row) for row in g))
+    return yes_no(any(all(row[j] == "#" for row in g) for j in range(len(g[0]))))
 
 
 GRID_FULL_LINE = Family(

@@ -8,17 +8,7 @@ import math
 import random
 from fractions import Fraction
 
-from lightning_lora.problems.bank.core import Family, Params
-
-
-def _yn(ok: bool) -> str:
-    """The judge's ``Yes``/``No`` line."""
-    return "Yes\n" if ok else "No\n"
-
-
-def _ints(text: str) -> list[int]:
-    """Every integer of an input."""
-    return [int(token) for token in text.split()]
+from lightning_lora.problems.bank.core import Family, Params, ints, yes_no
 
 
 def _line(*values: object) -> str:
@@ -57,7 +47,7 @@ PRODUCT_PARITY = Family(
         "Input\n\nOne line with the $n integers separated by spaces.\n\nOutput\n\nEven or Odd.",
     ),
     params=lambda rng: {"n": rng.choice([2, 3, 4])},
-    answer=lambda p, text: "Even\n" if any(x % 2 == 0 for x in _ints(text)) else "Odd\n",
+    answer=lambda p, text: "Even\n" if any(x % 2 == 0 for x in ints(text)) else "Odd\n",
     make_input=_product_parity_input,
     edge_inputs=_product_parity_edges,
     reference="a = list(map(int, input().split()))\np = 1\nfor x in a:\n    p *= x\n"
@@ -139,7 +129,7 @@ DIVISIBLE_BY_K = Family(
         "Input\n\nA single integer N.\n\nOutput\n\nYes or No.",
     ),
     params=lambda rng: {"k": rng.randint(2, 12)},
-    answer=lambda p, text: _yn(int(text) % p["k"] == 0),
+    answer=lambda p, text: yes_no(int(text) % p["k"] == 0),
     make_input=_divisible_input,
     edge_inputs=lambda p: ["1\n", f"{p['k']}\n", f"{2 * p['k']}\n", f"{p['k'] + 1}\n", "1000000000\n"],
     reference="n = int(input())\nprint('Yes' if n % $k == 0 else 'No')\n",
@@ -164,7 +154,7 @@ def _count_multiples_input(rng: random.Random, p: Params) -> str:
 
 
 def _count_multiples_answer(p: Params, text: str) -> str:
-    a, b, k = _ints(text)
+    a, b, k = ints(text)
     first = -(-a // k) * k  # smallest multiple >= A
     return f"{0 if first > b else (b - first) // k + 1}\n"
 
@@ -238,7 +228,7 @@ def _gcd_lcm_input(rng: random.Random, p: Params) -> str:
 
 
 def _gcd_lcm_answer(p: Params, text: str) -> str:
-    a, b = _ints(text)
+    a, b = ints(text)
     g = max(d for d in range(1, min(a, b) + 1) if a % d == 0 and b % d == 0)
     return f"{g} {a // g * b}\n"
 
@@ -390,7 +380,7 @@ LEAP_YEAR = Family(
         "366 days exactly when (Y is divisible by 4 and not by 100) or (Y is divisible by 400).\n\nInput\n\n"
         "A single integer Y.\n\nOutput\n\nYes if Y has 366 days, No if it has 365.",
     ),
-    answer=lambda p, text: _yn(calendar.isleap(int(text))),
+    answer=lambda p, text: yes_no(calendar.isleap(int(text))),
     make_input=_year_input,
     edge_inputs=lambda p: ["1900\n", "2000\n", "2023\n", "2024\n", "2100\n", "2400\n", "1\n"],
     reference="y = int(input())\nprint('Yes' if y % 400 == 0 or (y % 4 == 0 and y % 100 != 0) else 'No')\n",
@@ -425,7 +415,7 @@ DAYS_IN_MONTH = Family(
         "rules: divisible by 4 means leap, except centuries, which are leap only when divisible by 400.\n\n"
         "Input\n\nY and M on one line.\n\nOutput\n\nOne integer between 28 and 31.",
     ),
-    answer=lambda p, text: f"{calendar.monthrange(*_ints(text))[1]}\n",
+    answer=lambda p, text: f"{calendar.monthrange(*ints(text))[1]}\n",
     make_input=_month_input,
     edge_inputs=lambda p: ["1900 2\n", "2000 2\n", "2023 2\n", "2024 2\n", "2023 8\n", "2023 7\n", "2023 12\n",
                            "2023 11\n"],
@@ -515,7 +505,7 @@ def _date_input(rng: random.Random, p: Params) -> str:
 
 
 def _age_answer(p: Params, text: str) -> str:
-    y1, m1, d1, y2, m2, d2 = _ints(text)
+    y1, m1, d1, y2, m2, d2 = ints(text)
     age = y2 - y1
     if datetime.date(y2, m2, d2) < datetime.date(y2, m1, d1):
         age -= 1
@@ -611,7 +601,7 @@ def _clock_diff_input(rng: random.Random, p: Params) -> str:
 
 
 def _clock_diff_answer(p: Params, text: str) -> str:
-    h1, m1, h2, m2 = _ints(text)
+    h1, m1, h2, m2 = ints(text)
     start = datetime.datetime(2000, 1, 1, h1, m1)
     end = datetime.datetime(2000, 1, 1, h2, m2)
     if end < start:
@@ -716,7 +706,7 @@ RECTANGLE = Family(
         "Constraints\n\n- W, H are integers between 1 and 100.\n\nFor a W x H rectangle compute S, the area, and "
         "P, the total length of its four sides.\n\nInput\n\nOne line with W and H.\n\nOutput\n\nOne line: S P.",
     ),
-    answer=lambda p, text: "{} {}\n".format(_ints(text)[0] * _ints(text)[1], 2 * sum(_ints(text))),
+    answer=lambda p, text: "{} {}\n".format(ints(text)[0] * ints(text)[1], 2 * sum(ints(text))),
     make_input=lambda rng, p: _line(rng.randint(1, 100), rng.randint(1, 100)),
     edge_inputs=lambda p: ["1 1\n", "1 100\n", "100 100\n", "3 5\n"],
     reference="w, h = map(int, input().split())\nprint(w * h, 2 * (w + h))\n",
@@ -749,10 +739,10 @@ def _rect_input(rng: random.Random, p: Params) -> str:
 
 
 def _rect_answer(p: Params, text: str) -> str:
-    a, b, c, d, x, y = _ints(text)
+    a, b, c, d, x, y = ints(text)
     if p["op"] == "<=":
-        return _yn(a <= x <= c and b <= y <= d)
-    return _yn(a < x < c and b < y < d)
+        return yes_no(a <= x <= c and b <= y <= d)
+    return yes_no(a < x < c and b < y < d)
 
 
 POINT_IN_RECTANGLE = Family(
@@ -795,7 +785,7 @@ def _manhattan_input(rng: random.Random, p: Params) -> str:
 
 
 def _manhattan_answer(p: Params, text: str) -> str:
-    x1, y1, x2, y2 = _ints(text)
+    x1, y1, x2, y2 = ints(text)
     return f"{abs(x1 - x2) + abs(y1 - y2)}\n"
 
 
@@ -837,8 +827,8 @@ def _triangle_input(rng: random.Random, p: Params) -> str:
 
 
 def _triangle_answer(p: Params, text: str) -> str:
-    a, b, c = _ints(text)
-    return _yn(a < b + c and b < a + c and c < a + b)
+    a, b, c = ints(text)
+    return yes_no(a < b + c and b < a + c and c < a + b)
 
 
 TRIANGLE_CHECK = Family(
@@ -891,8 +881,8 @@ def _right_input(rng: random.Random, p: Params) -> str:
 
 
 def _right_answer(p: Params, text: str) -> str:
-    a, b, c = _ints(text)
-    return _yn(a * a + b * b == c * c or a * a + c * c == b * b or b * b + c * c == a * a)
+    a, b, c = ints(text)
+    return yes_no(a * a + b * b == c * c or a * a + c * c == b * b or b * b + c * c == a * a)
 
 
 RIGHT_TRIANGLE = Family(
@@ -951,7 +941,7 @@ CEIL_DIVISION = Family(
         "\n\nOutput\n\nThe number of $boxes.",
     ),
     params=lambda rng: dict(zip(("items", "box", "boxes"), rng.choice(_PACKING))),
-    answer=lambda p, text: f"{math.ceil(Fraction(*_ints(text)))}\n",
+    answer=lambda p, text: f"{math.ceil(Fraction(*ints(text)))}\n",
     make_input=_ceil_input,
     edge_inputs=lambda p: ["1 1\n", "10 5\n", "11 5\n", "1 1000000000\n", "1000000000 1\n",
                            "999999999 1000000000\n"],
@@ -1056,7 +1046,7 @@ SUM_RANGE = Family(
         "Constraints\n\n- A, B are integers, 1 <= A <= B <= 10^9.\n\nCompute the sum of every integer x with "
         "A <= x <= B.\n\nInput\n\nOne line containing A and B.\n\nOutput\n\nOne integer.",
     ),
-    answer=lambda p, text: f"{(_ints(text)[0] + _ints(text)[1]) * (_ints(text)[1] - _ints(text)[0] + 1) // 2}\n",
+    answer=lambda p, text: f"{(ints(text)[0] + ints(text)[1]) * (ints(text)[1] - ints(text)[0] + 1) // 2}\n",
     make_input=_sum_range_input,
     edge_inputs=lambda p: ["1 1\n", "7 7\n", "1 1000000000\n", "1000000000 1000000000\n", "3 5\n"],
     reference="a, b = map(int, input().split())\nprint(b * (b + 1) // 2 - (a - 1) * a // 2)\n",
@@ -1086,7 +1076,7 @@ PERFECT_SQUARE = Family(
         "Constraints\n\n- N is an integer between 1 and 10^18.\n\nDoes an integer k exist with k^2 = N?\n\n"
         "Input\n\nOne integer N.\n\nOutput\n\nYes if such a k exists, otherwise No.",
     ),
-    answer=lambda p, text: _yn(math.isqrt(int(text)) ** 2 == int(text)),
+    answer=lambda p, text: yes_no(math.isqrt(int(text)) ** 2 == int(text)),
     make_input=_square_input,
     edge_inputs=lambda p: ["1\n", "2\n", "1000000000000000000\n", "999999999999999999\n", "999999998000000001\n",
                            "999999998000000002\n"],
@@ -1136,7 +1126,7 @@ PRICE_WITH_TAX = Family(
 
 
 def _powers_answer(p: Params, text: str) -> str:
-    a, b = _ints(text)
+    a, b = ints(text)
     left, right = Fraction(a) ** b, Fraction(b) ** a
     return "<\n" if left < right else ">\n" if left > right else "=\n"
 
@@ -1239,7 +1229,7 @@ MEDIAN_OF_THREE = Family(
         "Constraints\n\n- A, B, C are integers in [-1000, 1000], not necessarily distinct.\n\nSort A, B, C by "
         "value and print the second one.\n\nInput\n\nA B C on one line.\n\nOutput\n\nThe middle value.",
     ),
-    answer=lambda p, text: f"{sorted(_ints(text))[1]}\n",
+    answer=lambda p, text: f"{sorted(ints(text))[1]}\n",
     make_input=_median_input,
     edge_inputs=lambda p: ["5 5 5\n", "1 2 2\n", "9 10 100\n", "100 1 50\n", "-1000 1000 0\n", "3 1 2\n",
                            "1 2 6\n"],

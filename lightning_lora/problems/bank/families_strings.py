@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import string
 
-from lightning_lora.problems.bank.core import Family, Params
+from lightning_lora.problems.bank.core import Family, Params, yes_no
 
 LOWER = string.ascii_lowercase
 LETTERS = string.ascii_letters
@@ -14,10 +14,6 @@ VOWELS = "aeiou"
 
 def _word(rng: random.Random, n: int, letters: str = LOWER) -> str:
     return "".join(rng.choice(letters) for _ in range(n))
-
-
-def _yes(flag: bool) -> str:
-    return "Yes\n" if flag else "No\n"
 
 
 def _lines(text: str) -> list[str]:
@@ -59,7 +55,7 @@ EQUAL_IGNORE_CASE = Family(
         "the two results identical?\n\nInput\n\nThe first line holds S, the second line holds T.\n\nOutput\n\n"
         "Yes or No, on a single line.",
     ),
-    answer=lambda p, text: _yes(_lines(text)[0].lower() == _lines(text)[1].lower()),
+    answer=lambda p, text: yes_no(_lines(text)[0].lower() == _lines(text)[1].lower()),
     make_input=_equal_ci_input,
     edge_inputs=lambda p: ["ab\nAB\n", "a\nA\n", "abc\nabc\n", "abc\nab\n", "Zz\nzY\n"],
     reference="s = input().strip()\nt = input().strip()\nprint('Yes' if s.lower() == t.lower() else 'No')\n",
@@ -238,7 +234,7 @@ PALINDROME = Family(
         "whether S_i = S_{N+1-i} holds for every i from 1 to N, where S_i is the i-th character of S.\n\nInput\n\n"
         "The string S on one line.\n\nOutput\n\nYes if the condition holds for all i, No if it fails for some i.",
     ),
-    answer=lambda p, text: _yes(_lines(text)[0] == _lines(text)[0][::-1]),
+    answer=lambda p, text: yes_no(_lines(text)[0] == _lines(text)[0][::-1]),
     make_input=_palindrome_input,
     edge_inputs=lambda p: ["a\n", "aba\n", "abca\n", "ab\n", "z" * 20 + "\n", "abcdefghijjihgfedcba\n"],
     reference="s = input().strip()\nprint('Yes' if s == s[::-1] else 'No')\n",
@@ -338,7 +334,7 @@ CONTAINS = Family(
         "Is there an index i such that S_i S_{i+1} ... S_{i+|T|-1} equals T? Letters may not be skipped.\n\nInput"
         "\n\nLine 1 contains S and line 2 contains T.\n\nOutput\n\nYes or No.",
     ),
-    answer=lambda p, text: _yes(_lines(text)[1] in _lines(text)[0]),
+    answer=lambda p, text: yes_no(_lines(text)[1] in _lines(text)[0]),
     make_input=_contains_input,
     edge_inputs=lambda p: ["abc\nac\n", "abc\nbc\n", "a\na\n", "aaaa\naaaa\n", "ab\nba\n"],
     reference="s = input().strip()\nt = input().strip()\nprint('Yes' if t in s else 'No')\n",
@@ -586,7 +582,7 @@ ALL_DISTINCT = Family(
         "every pair of indices i < j.\n\nInput\n\nOne line with S.\n\nOutput\n\nYes if the condition holds, No if "
         "some pair breaks it.",
     ),
-    answer=lambda p, text: _yes(len(set(_lines(text)[0])) == len(_lines(text)[0])),
+    answer=lambda p, text: yes_no(len(set(_lines(text)[0])) == len(_lines(text)[0])),
     make_input=_distinct_input,
     edge_inputs=lambda p: ["a\n", "aba\n", "aa\n", LOWER + "\n", "abcdefghijklmnopqrstuvwxya\n"],
     reference="s = input().strip()\nprint('Yes' if len(set(s)) == len(s) else 'No')\n",
@@ -724,7 +720,7 @@ ENDS_WITH = Family(
         "on one line.\n\nOutput\n\nYes or No.",
     ),
     params=lambda rng: {"suf": rng.choice(["er", "ing", "ed", "ly", "s", "tion", "est"])},
-    answer=lambda p, text: _yes(_lines(text)[0][-len(p["suf"]):] == p["suf"]),
+    answer=lambda p, text: yes_no(_lines(text)[0][-len(p["suf"]):] == p["suf"]),
     make_input=_ends_input,
     edge_inputs=lambda p: [p["suf"] + "\n", "x" + p["suf"] + "\n", p["suf"] + "x\n", "a\n",
                            p["suf"][1:] + "z\n" if len(p["suf"]) > 1 else "zz\n"],
@@ -815,7 +811,7 @@ def _rotation_input(rng: random.Random, p: Params) -> str:
 
 def _rotation_answer(p: Params, text: str) -> str:
     s, t = _lines(text)[:2]
-    return _yes(any(s[k:] + s[:k] == t for k in range(len(s))))
+    return yes_no(any(s[k:] + s[:k] == t for k in range(len(s))))
 
 
 ROTATION = Family(
@@ -919,7 +915,7 @@ def _wildcard_input(rng: random.Random, p: Params) -> str:
 
 def _wildcard_answer(p: Params, text: str) -> str:
     s, pattern = _lines(text)[:2]
-    return _yes(len(s) == len(pattern) and all(b in ("?", a) for a, b in zip(s, pattern)))
+    return yes_no(len(s) == len(pattern) and all(b in ("?", a) for a, b in zip(s, pattern)))
 
 
 WILDCARD_MATCH = Family(
@@ -1029,7 +1025,7 @@ def _alternating_input(rng: random.Random, p: Params) -> str:
 def _alternating_answer(p: Params, text: str) -> str:
     s = _lines(text)[0]
     upper_first = p["first"] == "uppercase"
-    return _yes(all(c.isupper() == ((i % 2 == 0) == upper_first) for i, c in enumerate(s)))
+    return yes_no(all(c.isupper() == ((i % 2 == 0) == upper_first) for i, c in enumerate(s)))
 
 
 def _alternating_edges(p: Params) -> list[str]:
@@ -1112,7 +1108,7 @@ VALID_ANSWER = Family(
         "\n\nS on a single line.\n\nOutput\n\nYes or No.",
     ),
     params=_valid_answer_params,
-    answer=lambda p, text: _yes(_lines(text)[0] in (p["w1"], p["w2"])),
+    answer=lambda p, text: yes_no(_lines(text)[0] in (p["w1"], p["w2"])),
     make_input=_valid_answer_input,
     edge_inputs=lambda p: [p["w1"] + "\n", p["w2"] + "\n", p["w1"].lower() + "\n", p["w1"][1:] + "\n",
                            p["w1"] + p["w2"] + "\n", p["w2"].upper() + "\n"],
@@ -1231,7 +1227,7 @@ ANAGRAM = Family(
         "if every letter from a to z occurs the same number of times in S as in T. Otherwise print No.\n\nInput"
         "\n\nLine 1: S\nLine 2: T\n\nOutput\n\nYes or No.",
     ),
-    answer=lambda p, text: _yes(all(_lines(text)[0].count(c) == _lines(text)[1].count(c) for c in LOWER)),
+    answer=lambda p, text: yes_no(all(_lines(text)[0].count(c) == _lines(text)[1].count(c) for c in LOWER)),
     make_input=_anagram_input,
     edge_inputs=lambda p: ["aab\nab\n", "aab\nabb\n", "a\na\n", "ab\nba\n", "abc\nabd\n"],
     reference="s = input().strip()\nt = input().strip()\nprint('Yes' if sorted(s) == sorted(t) else 'No')\n",

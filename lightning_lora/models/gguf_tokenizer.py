@@ -4,7 +4,7 @@ Only byte-level BPE tokenizers are written (``tokenizer.ggml.model = "gpt2"``: Q
 vocabulary in id order, each token's type, the merges, the special ids, whether a BOS is added, and the chat
 template. Which pre-tokenizer the vocabulary was learned with is a name in GGUF (``tokenizer.ggml.pre``); it is
 found by the split pattern the tokenizer really uses, from the table transformers reads GGUF files with, so a
-file read back splits text as the tokenizer it came from. Used by :mod:`lightning_lora.export.gguf`.
+file read back splits text as the tokenizer it came from. Used by :mod:`lightning_lora.models.gguf_writer`.
 """
 
 from __future__ import annotations
