@@ -19,6 +19,15 @@ if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
 REPO = Path(__file__).resolve().parents[1]
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Import Lightning (and torch) in each process that runs tests before the first test: their loggers bind a
+    StreamHandler to ``sys.stderr`` at import, and bound to a test's ``capsys`` stream (closed after that test) every
+    later log line would be a "--- Logging error ---" traceback in the next tests' stderr. The xdist controller, which
+    runs no test, skips it."""
+    if os.environ.get("PYTEST_XDIST_WORKER") or not getattr(session.config.option, "numprocesses", None):
+        import lightning.pytorch  # noqa: F401
+
+
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
     """``-n auto`` (setup.cfg): one worker per CPU this process may use, hyperthreads included, at most 8 (each
     worker imports torch and Lightning; more buys little). ``PYTEST_XDIST_AUTO_NUM_WORKERS`` still wins."""
