@@ -43,6 +43,7 @@ import torch
 from tqdm import tqdm
 
 from lightning_lora.errors import UserError
+from lightning_lora.inference.refill import AnswerEnd
 
 #: Tokens one ``llama_decode`` call takes at most (decoding rows plus prompt chunks being prefilled).
 CALL_TOKENS = 2048
@@ -262,9 +263,7 @@ class LlamaCppModel:
         seqs = max(1, min(batch_size, len(prompts), CALL_TOKENS))  # each call has room for every decoding sequence
         ctx = self._context(seqs, max(len(p) + b for p, b in zip(prompts, budgets)) if prompts else 1)
         memory = lib.llama_get_memory(ctx)
-        eos = set(eos_ids)
-        stops = tuple(s for s in stop if s)
-        tail = max((len(s) for s in stops), default=0) + 8  # tokens decoded to look for a stop string ending now
+        answer_end = AnswerEnd(tokenizer, eos_ids, stop)
         queue = deque(sorted(range(len(prompts)), key=lambda i: -len(prompts[i])))
         rows: list[_Row | None] = [None] * seqs
         results: list[list[int]] = [[] for _ in prompts]
@@ -276,9 +275,7 @@ class LlamaCppModel:
             batch.seq_id[n][0], batch.logits[n] = seq, int(logits)
 
         def ended(row: _Row) -> bool:
-            tokens = row.tokens
-            return (tokens[-1] in eos or len(tokens) >= row.budget
-                    or any(s in tokenizer.decode(tokens[-tail:], skip_special_tokens=True) for s in stops))
+            return answer_end(row.tokens, row.budget)
 
         try:
             while True:

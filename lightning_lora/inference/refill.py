@@ -135,6 +135,20 @@ class _Lookup:
         return [] if start is None else self.context[start:start + limit]
 
 
+class AnswerEnd:
+    """Whether an answer being decoded has ended: its last token is an end-of-sequence id, it reached its budget,
+    or one of ``stop`` appears in its last tokens decoded (a window long enough for the longest stop string)."""
+
+    def __init__(self, tokenizer: Any, eos_ids: Sequence[int], stop: Sequence[str]) -> None:
+        self.tokenizer, self.eos = tokenizer, set(eos_ids)
+        self.stops = tuple(s for s in stop if s)
+        self.tail = max((len(s) for s in self.stops), default=0) + 8  # tokens decoded to look for a stop string
+
+    def __call__(self, tokens: Sequence[int], budget: int) -> bool:
+        return (tokens[-1] in self.eos or len(tokens) >= budget
+                or any(s in self.tokenizer.decode(tokens[-self.tail:], skip_special_tokens=True) for s in self.stops))
+
+
 def _left_pad(x: torch.Tensor, width: int, dim: int = 2) -> torch.Tensor:
     """``x`` with zeros prepended along ``dim`` up to ``width``."""
     missing = width - x.shape[dim]
@@ -200,9 +214,7 @@ def generate_refilled(model: Any, tokenizer: Any, prompts: Sequence[Sequence[int
 
     device = next(model.parameters()).device
     cache_name = _cache_keyword(model)
-    eos = set(eos_ids)
-    stops = tuple(s for s in stop if s)
-    tail = max((len(s) for s in stops), default=0) + 8  # tokens decoded to look for a stop string ending now
+    answer_end = AnswerEnd(tokenizer, eos_ids, stop)
     sampling = temperature > 0
     keys = [tuple(p) for p in prompts]
     waiting = Counter(keys)  # answers not yet admitted, per prompt
@@ -258,9 +270,7 @@ def generate_refilled(model: Any, tokenizer: Any, prompts: Sequence[Sequence[int
 
     def finished(row: int) -> bool:
         """The row's answer has ended: an end-of-sequence token, its budget, or a stop string in its last tokens."""
-        tokens = batch.tokens[row]
-        return (tokens[-1] in eos or len(tokens) >= batch.budgets[row]
-                or any(s in tokenizer.decode(tokens[-tail:], skip_special_tokens=True) for s in stops))
+        return answer_end(batch.tokens[row], batch.budgets[row])
 
     def settle(rows: range) -> None:
         """Record which of ``rows`` have finished and drop them, then refill from the queue until the batch is full
