@@ -14,10 +14,12 @@ import torch
 from lightning_lora.errors import UserError
 from lightning_lora.inference import llamacpp_engine
 from lightning_lora.inference.generation import GenerationOptions, generate_answers
+from lightning_lora.models import fetch as _fetch
 
 gguf = pytest.importorskip("gguf")
 
 ARCHS = ("qwen2", "llama")
+QWEN = _fetch.models_dir() / "qwen2.5-coder-0.5b-instruct"  # the user's cache, read before tests point it elsewhere
 PROMPTS = [f"Question {i}: " + "tell me more " * (1 + 3 * (i % 4)) for i in range(6)]
 TOKENS = 16
 LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
@@ -221,3 +223,33 @@ def test_a_loaded_model_is_replaced_and_its_files_removed(tokenizer):
     assert written.is_file()
     _answers(second, tokenizer, "llamacpp", prompts=PROMPTS[:1])
     assert not written.exists() and llamacpp_engine._STATE["model"].files.model.is_file()
+
+
+@needs_llama_cpp
+def test_the_real_release_file_answers_in_llama_cpp():
+    """The official Qwen2.5-Coder-0.5B Q4_K_M file (the base every LoRA of the real 0.5B runs on) loads and decodes:
+    with llama.cpp's AMX buffers (its default where the build has AMX) it died with a segmentation fault on the first
+    decode. Its greedy answer to a fixed request is the same request's answer from the same engine twice over, and
+    a real program."""
+    from lightning_lora.models import fetch as models
+    from lightning_lora.models.registry import release_gguf
+
+    folder = QWEN
+    release = release_gguf(folder) if (folder / models.MARKER).is_file() else None
+    if release is None:
+        pytest.skip("qwen2.5-coder-0.5b-instruct not fetched (python -m lightning_lora models fetch "
+                    "qwen2.5-coder-0.5b-instruct; scripts/setup.sh does)")
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    text = tokenizer.apply_chat_template([{"role": "user", "content": "Write a Python function add(a, b) that "
+                                           "returns a + b. Code only."}], tokenize=False, add_generation_prompt=True)
+    ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+    engine = llamacpp_engine.LlamaCppModel(llamacpp_engine.GGUFFiles(release), threads=torch.get_num_threads(),
+                                           float32=False)
+    try:
+        answers = engine.generate([ids, ids], [24, 24], tokenizer=tokenizer, eos_ids=[tokenizer.eos_token_id])
+    finally:
+        engine.close()
+    assert answers[0] == answers[1]
+    assert "def add" in tokenizer.decode(answers[0])

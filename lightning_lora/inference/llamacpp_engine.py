@@ -37,7 +37,7 @@ import tempfile
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import torch
 from tqdm import tqdm
@@ -69,6 +69,18 @@ def llama_cpp_module() -> Any:
         llama_cpp.llama_backend_init()
         _STATE["backend"] = True
     return llama_cpp
+
+
+def amx_build(lib: Any) -> bool:
+    """Whether this llama.cpp computes with Intel AMX (a build for the CPU it runs on, when that CPU has AMX).
+
+    Such a build puts quantized weights in its AMX buffer type by default, and on a Xeon with AMX (2-core host of
+    this project, llama-cpp-python 0.3.36 built from source) the official Qwen2.5-Coder-0.5B Q4_K_M file alone, no
+    adapter, dies with a segmentation fault in its first decode (llama.cpp issue 20824, ``ggml_backend_amx_mul_mat``).
+    Loading with llama.cpp's extra buffer types off (``use_extra_bufts``) keeps the weights in the plain CPU type,
+    where the same file answers."""
+    info = lib.llama_print_system_info()
+    return b"AMX_INT8 = 1" in (info if isinstance(info, bytes) else str(info).encode())
 
 
 _STATE: dict[str, Any] = {}  # backend initialised; the temporary folder; the model loaded now (one at a time)
@@ -192,6 +204,8 @@ class LlamaCppModel:
         self.seqs = self.seq_tokens = 0
         params = self.lib.llama_model_default_params()
         params.n_gpu_layers = 0
+        if amx_build(self.lib) and hasattr(params, "use_extra_bufts"):
+            params.use_extra_bufts = False  # llama.cpp's AMX kernels crash on Q4_K files: see amx_build
         self.model = self.lib.llama_model_load_from_file(str(files.model).encode(), params)
         if not self.model:
             raise UserError(f"engine llamacpp: llama.cpp could not load {files.model} (its error is printed above).")
@@ -251,11 +265,12 @@ class LlamaCppModel:
 
     def generate(self, prompts: Sequence[Sequence[int]], budgets: Sequence[int], *, tokenizer: Any,
                  eos_ids: Sequence[int], stop: Sequence[str] = (), temperature: float = 0.0, top_p: float = 1.0,
-                 seed: int = 0, batch_size: int = 16, progress: bool = False,
-                 desc: str = "generate") -> list[list[int]]:
+                 seed: int = 0, batch_size: int = 16, progress: bool = False, desc: str = "generate",
+                 on_token: Callable[[int, list[int]], None] | None = None) -> list[list[int]]:
         """The generated ids of each tokenized prompt, in input order, up to and including the token that ended it:
         an id of ``eos_ids``, the one that completed a stop string (``tokenizer`` decodes), or the last of its
-        budget. Prompts are taken longest first, ``batch_size`` sequences at a time."""
+        budget. Prompts are taken longest first, ``batch_size`` sequences at a time. ``on_token(index, ids)``: called
+        with a prompt's index and its ids so far after each new one (an exception it raises ends the generation)."""
         if any(len(p) == 0 for p in prompts):
             raise UserError("engine llamacpp: a prompt is empty; every prompt needs at least one token.")
         lib = self.lib
@@ -312,6 +327,8 @@ class LlamaCppModel:
                     row = rows[seq]
                     assert row is not None
                     row.tokens.append(int(lib.llama_sampler_sample(row.sampler, ctx, index)))
+                    if on_token is not None:
+                        on_token(row.job, row.tokens)
                     if ended(row):
                         results[row.job] = row.tokens
                         lib.llama_sampler_free(row.sampler)
@@ -371,7 +388,8 @@ def loaded(files: GGUFFiles, threads: int, float32: bool) -> LlamaCppModel:
 def llamacpp_generate(model: Any, tokenizer: Any, prompts: Sequence[Sequence[int]], *, max_new_tokens: int,
                       eos_ids: Sequence[int], stop: Sequence[str] = (), temperature: float = 0.0, top_p: float = 1.0,
                       seed: int = 0, batch_size: int = 16, context: int | None = None, progress: bool = False,
-                      desc: str = "generate") -> list[list[int]]:
+                      desc: str = "generate", on_token: Callable[[int, list[int]], None] | None = None,
+                      ) -> list[list[int]]:
     """The generated ids of each tokenized prompt through llama.cpp (see :meth:`LlamaCppModel.generate`), from the
     GGUF files of ``model`` (:func:`gguf_files`); the budget is ``max_new_tokens`` or what ``context`` leaves."""
     llama_cpp_module()  # the one-line error before anything is written
@@ -379,4 +397,5 @@ def llamacpp_generate(model: Any, tokenizer: Any, prompts: Sequence[Sequence[int
     engine = loaded(files, torch.get_num_threads(), weights_dtype(model) == torch.float32)
     budgets = [max_new_tokens if context is None else min(max_new_tokens, context - len(p)) for p in prompts]
     return engine.generate(prompts, budgets, tokenizer=tokenizer, eos_ids=eos_ids, stop=stop, temperature=temperature,
-                           top_p=top_p, seed=seed, batch_size=batch_size, progress=progress, desc=desc)
+                           top_p=top_p, seed=seed, batch_size=batch_size, progress=progress, desc=desc,
+                           on_token=on_token)
