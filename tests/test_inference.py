@@ -11,7 +11,7 @@ from lightning_lora.inference.generation import (
     ChatHistory,
     GenerationOptions,
     PromptFormat,
-    _StopAwareStreamer,
+    StopAwareWriter,
     generate_text,
     generation_config,
 )
@@ -39,17 +39,17 @@ def test_generation_config_is_greedy_by_default_and_ends_at_the_end_of_turn(mode
     assert (sampled.do_sample, sampled.temperature, sampled.top_p) == (True, 0.7, 0.9)
 
 
-def test_streamed_pieces_are_the_answer_and_hold_back_a_stop_string(tokenizer):
+def test_streamed_pieces_are_the_answer_and_hold_back_a_stop_string():
     pieces: list[str] = []
-    streamer = _StopAwareStreamer(tokenizer, pieces.append, stop=["END"])
+    streamer = StopAwareWriter(pieces.append, stop=["END"])
     for chunk in ("print(1)\n", "E", "N", "D and more"):
-        streamer._take(chunk, stream_end=False)
+        streamer.take(chunk)
     assert "".join(pieces) == "print(1)\n" and streamer.flush() == "print(1)\n"
     pieces.clear()
-    streamer = _StopAwareStreamer(tokenizer, pieces.append, stop=["END"])
+    streamer = StopAwareWriter(pieces.append, stop=["END"])
     for chunk in ("a E", "x"):
-        streamer._take(chunk, stream_end=False)
-    streamer._take("", stream_end=True)
+        streamer.take(chunk)
+    streamer.take("", end=True)
     assert "".join(pieces) == "a Ex"  # an "E" that did not become "END" is written after all
 
 

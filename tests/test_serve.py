@@ -15,6 +15,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -63,8 +64,7 @@ class Running:
         return self.client.chat.completions.create(model=NAME, messages=[{"role": "user", "content": prompt}], **kwargs)
 
 
-@pytest.fixture(scope="module")
-def served(tiny_qwen2: Path) -> Running:
+def _serving(tiny_qwen2: Path, engine: str = "generate"):
     """The app in a uvicorn server on a free port of 127.0.0.1, in a thread of this process.
 
     The tiny model's weights are drawn afresh at a larger scale: as saved, it answers every prompt with the same
@@ -81,7 +81,8 @@ def served(tiny_qwen2: Path) -> Running:
             weight.copy_(torch.randn(weight.shape, generator=draw) * 0.3)
     tokenizer = load_tokenizer(str(tiny_qwen2))
     fmt = PromptFormat(system_prompt=SYSTEM)
-    app = server_module.create_app(model, tokenizer, fmt, NAME, GenerationOptions(max_new_tokens=TOKENS))
+    app = server_module.create_app(model, tokenizer, fmt, NAME, GenerationOptions(max_new_tokens=TOKENS),
+                                   engine=engine)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
@@ -95,6 +96,53 @@ def served(tiny_qwen2: Path) -> Running:
     server.should_exit = True
     thread.join(30)
     sock.close()
+
+
+@pytest.fixture(scope="module")
+def served(tiny_qwen2: Path) -> Running:
+    yield from _serving(tiny_qwen2)
+
+
+def _has_llama_cpp() -> bool:
+    try:
+        import llama_cpp  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@pytest.fixture(scope="module")
+def served_by_llamacpp(tiny_qwen2: Path) -> Running:
+    if not _has_llama_cpp():
+        pytest.skip("llama-cpp-python is not installed (pip install llama-cpp-python)")
+    yield from _serving(tiny_qwen2, engine="llamacpp")
+
+
+def test_engine_llamacpp_answers_streams_and_stops_as_generate(served_by_llamacpp):
+    """``serve --engine llamacpp`` on the float32 tiny model (llama.cpp answers as ``generate`` there): the greedy
+    answer, the same answer streamed piece by piece, a stop string, and two concurrent clients batched."""
+    served = served_by_llamacpp
+    rendered = served.fmt.render(served.tokenizer, PROMPT)
+    expected = served.generate(rendered)
+    reply = served.chat()
+    assert reply.choices[0].message.content == expected and len(set(expected)) > 1
+    pieces = [c.choices[0].delta.content or "" for c in served.chat(stream=True) if c.choices]
+    assert len([p for p in pieces if p]) > 1 and "".join(pieces) == expected
+    stop = expected[2:4]
+    stopped = served.chat(stop=[stop])
+    assert stopped.choices[0].message.content == served.generate(rendered, stop=(stop,))
+    assert stopped.choices[0].finish_reason == "stop"
+    streamed = "".join(c.choices[0].delta.content or "" for c in served.chat(stream=True, stop=[stop]) if c.choices)
+    assert streamed == stopped.choices[0].message.content
+    other = "Write a function that reverses a string."
+    with ThreadPoolExecutor(2) as pool:
+        replies = list(pool.map(lambda p: served.chat(p).choices[0].message.content, [PROMPT, other]))
+    assert replies == [expected, served.generate(served.fmt.render(served.tokenizer, other))]
+
+
+def test_an_unknown_engine_is_one_line(capsys):
+    assert main(["serve", "--config", QUICK, "--engine", "vllm", "--port", "0"]) == 2
+    assert "--engine must be one of generate, llamacpp, got 'vllm'" in capsys.readouterr().err
 
 
 def test_models_lists_the_one_model(served):

@@ -4,6 +4,7 @@
 
     python -m lightning_lora serve --ckpt_path checkpoints/quickstart/best            # http://127.0.0.1:8000/v1
     python -m lightning_lora serve --model exported/merged --host 0.0.0.0 --port 8080 --model_name my-model
+    python -m lightning_lora serve --ckpt_path checkpoints/<run>/best --engine llamacpp    # llama.cpp on the CPU
 
 The model is loaded by :func:`~lightning_lora.training.restore.restore`, as ``generate`` loads it; the app is
 :func:`lightning_lora.inference.server.create_app`, run by uvicorn. The decoding options are the defaults for the
@@ -24,6 +25,9 @@ from lightning_lora.commands.model_options import add_generation_arguments, add_
 from lightning_lora.errors import UserError, parse_command_line
 from lightning_lora.training.restore import Restored, restore
 
+#: Engines ``serve`` answers with (streams too); ``refill`` and ``vllm`` are for many prompts at once.
+SERVE_ENGINES = ("generate", "llamacpp")
+
 
 def build_parser() -> ArgumentParser:
     p = ArgumentParser(prog="lightning_lora serve", exit_on_error=False, description=__doc__.strip().splitlines()[0])
@@ -34,6 +38,9 @@ def build_parser() -> ArgumentParser:
                    help="the model id clients send (default: from the source, e.g. quickstart-step000100)")
     p.add_argument("--max_batch_size", type=int, default=8,
                    help="most non-streaming requests with equal settings generated together")
+    p.add_argument("--engine", type=str, default="generate",
+                   help="generate (transformers) or llamacpp (llama.cpp on the CPU, pip install llama-cpp-python: "
+                        "a LoRA of a fetched real model runs as its release GGUF + the adapter as GGUF)")
     add_generation_arguments(p)
     return p
 
@@ -74,6 +81,8 @@ def main(argv: list[str]) -> int:
         raise UserError(f"--port must be in 0..65535, got {args.port}.")
     if args.max_batch_size < 1:
         raise UserError(f"--max_batch_size must be at least 1, got {args.max_batch_size}.")
+    if args.engine not in SERVE_ENGINES:
+        raise UserError(f"--engine must be one of {', '.join(SERVE_ENGINES)}, got {args.engine!r}.")
     if args.model_name is not None and not args.model_name.strip():
         raise UserError("--model_name must not be empty.")
     options = options_of(args)
@@ -101,12 +110,17 @@ class StoppingServer(uvicorn.Server):
 def _serve(args: Any, options: Any, sock: socket.socket) -> int:
     from lightning_lora.inference.server import create_app, stop_generating
 
+    if args.engine == "llamacpp":
+        from lightning_lora.inference.llamacpp_engine import llama_cpp_module
+
+        llama_cpp_module()  # not installed: one line before the model loads
     loaded = restore(args.ckpt_path, args.config, args.model, command="serve", text_model=True)
     if args.system_prompt is not None:
         loaded.prompt.system_prompt = args.system_prompt or None
     name = args.model_name or default_model_name(loaded, args.model)
-    app = create_app(loaded.model, loaded.tokenizer, loaded.prompt, name, options, args.max_batch_size)
-    print(f"serve: {loaded.source} as {name!r} on {_url(sock)} (system prompt: {loaded.prompt.system_prompt!r}); "
+    app = create_app(loaded.model, loaded.tokenizer, loaded.prompt, name, options, args.max_batch_size, args.engine)
+    print(f"serve: {loaded.source} as {name!r} on {_url(sock)} with engine {args.engine} (system prompt: "
+          f"{loaded.prompt.system_prompt!r}); "
           "Ctrl-C stops", file=sys.stderr, flush=True)
     server = StoppingServer(uvicorn.Config(app, log_level="warning", access_log=False), lambda: stop_generating(app))
     try:

@@ -141,24 +141,17 @@ def _generate_kwargs(model: Any, tokenizer: Any, options: GenerationOptions, roo
     return kwargs
 
 
-class _StopAwareStreamer:
-    """A ``TextStreamer`` that hands finished text to ``write`` and holds back what might start a stop string."""
+class StopAwareWriter:
+    """Hands an answer's text to ``write`` as it grows, holding back what might start a stop string and dropping
+    everything from a stop string on: what is written is the answer cut at its first stop string."""
 
-    def __init__(self, tokenizer: Any, write: Callable[[str], None], stop: Sequence[str]) -> None:
-        from transformers import TextStreamer
-
-        outer = self
-
-        class Streamer(TextStreamer):
-            def on_finalized_text(self, text: str, stream_end: bool = False) -> None:
-                outer._take(text, stream_end)
-
-        self.streamer = Streamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
+    def __init__(self, write: Callable[[str], None], stop: Sequence[str]) -> None:
         self.write, self.stop = write, tuple(stop)
         self.hold = max((len(s) for s in self.stop), default=1) - 1
         self.text, self.sent, self.stopped = "", 0, False
 
-    def _take(self, text: str, stream_end: bool) -> None:
+    def take(self, text: str, end: bool = False) -> None:
+        """The next piece of the answer (``end``: the last one)."""
         if self.stopped:
             return
         self.text += text
@@ -166,7 +159,7 @@ class _StopAwareStreamer:
         if len(cut) < len(self.text):
             self.stopped, self.text, safe = True, cut, len(cut)
         else:
-            safe = len(self.text) if stream_end else max(self.sent, len(self.text) - self.hold)
+            safe = len(self.text) if end else max(self.sent, len(self.text) - self.hold)
         if safe > self.sent:
             self.write(self.text[self.sent:safe])
             self.sent = safe
@@ -177,6 +170,22 @@ class _StopAwareStreamer:
             self.write(self.text[self.sent:])
             self.sent = len(self.text)
         return self.text
+
+
+class _StopAwareStreamer(StopAwareWriter):
+    """A :class:`StopAwareWriter` fed by a ``TextStreamer`` (``.streamer``) that ``generate`` hands its tokens to."""
+
+    def __init__(self, tokenizer: Any, write: Callable[[str], None], stop: Sequence[str]) -> None:
+        from transformers import TextStreamer
+
+        super().__init__(write, stop)
+        outer = self
+
+        class Streamer(TextStreamer):
+            def on_finalized_text(self, text: str, stream_end: bool = False) -> None:
+                outer.take(text, stream_end)
+
+        self.streamer = Streamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
 
 
 @torch.inference_mode()

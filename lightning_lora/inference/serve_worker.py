@@ -12,6 +12,9 @@ from typing import Any, Callable
 
 from lightning_lora.inference.generation import (
     GenerationOptions,
+    StopAwareWriter,
+    answers_from_ids,
+    context_length,
     eos_token_ids,
     finish_reason,
     generate_answers,
@@ -87,10 +90,11 @@ def _shutting_down() -> APIError:
 
 
 class Worker:
-    """The one thread that runs the model: jobs in arrival order, non-streaming jobs with equal options batched."""
+    """The one thread that runs the model: jobs in arrival order, non-streaming jobs with equal options batched.
+    ``engine``: ``generate`` (transformers) or ``llamacpp`` (llama.cpp, streams included)."""
 
-    def __init__(self, model: Any, tokenizer: Any, max_batch_size: int = 8) -> None:
-        self.model, self.tokenizer, self.max_batch_size = model, tokenizer, max_batch_size
+    def __init__(self, model: Any, tokenizer: Any, max_batch_size: int = 8, engine: str = "generate") -> None:
+        self.model, self.tokenizer, self.max_batch_size, self.engine = model, tokenizer, max_batch_size, engine
         self.add_special_tokens = not has_chat_template(tokenizer)  # as generate_text tokenizes
         self.jobs: queue.Queue[Job | None] = queue.Queue()
         self.stopping = False  # refuse new and waiting jobs, end the stream being generated
@@ -150,7 +154,7 @@ class Worker:
         try:
             answers = generate_answers(self.model, self.tokenizer, [job.text for job in batch], batch[0].options,
                                        batch_size=len(batch), progress=False,
-                                       add_special_tokens=self.add_special_tokens)
+                                       add_special_tokens=self.add_special_tokens, engine=self.engine)
         except Exception as err:  # a failed generation fails its requests, never the server
             logger.exception("generation failed")
             for job in batch:
@@ -168,6 +172,9 @@ class Worker:
             job.send(piece)
 
         try:
+            if self.engine == "llamacpp":
+                job.send(self._llamacpp_stream(job, write))
+                return
             text = generate_text(recording, self.tokenizer, job.text, job.options, write)
         except _Cancelled:
             if not job.cancelled:
@@ -181,3 +188,30 @@ class Worker:
         raw = self.tokenizer.decode(ids, skip_special_tokens=True)
         reason = finish_reason(raw, ids, eos_token_ids(self.model, self.tokenizer), job.options.stop)
         job.send(Finished(text, openai_finish_reason(reason)))
+
+    def _llamacpp_stream(self, job: Job, write: Callable[[str], None]) -> Finished:
+        """One answer from llama.cpp, its text handed to ``write`` as its tokens come (a piece that would end inside
+        a character, or before a stop string could be ruled out, waits for the next token)."""
+        from lightning_lora.inference.llamacpp_engine import llamacpp_generate
+
+        writer, decoded = StopAwareWriter(write, job.options.stop), [""]
+
+        def on_token(_: int, ids: list[int]) -> None:
+            text = self.tokenizer.decode(ids, skip_special_tokens=True)
+            if text.startswith(decoded[0]) and not text.endswith("\ufffd"):
+                writer.take(text[len(decoded[0]):])
+                decoded[0] = text
+
+        prompt = self.tokenizer(job.text, add_special_tokens=self.add_special_tokens)["input_ids"]
+        eos = eos_token_ids(self.model, self.tokenizer)
+        options = job.options
+        generated = llamacpp_generate(self.model, self.tokenizer, [prompt], max_new_tokens=options.max_new_tokens,
+                                      eos_ids=eos, stop=options.stop, temperature=options.temperature,
+                                      top_p=options.top_p, seed=options.seed, batch_size=1,
+                                      context=context_length(self.model), on_token=on_token)
+        answer = answers_from_ids(self.tokenizer, generated, eos, options.stop)[0]
+        whole = self.tokenizer.decode(generated[0], skip_special_tokens=True)
+        if whole.startswith(decoded[0]):
+            writer.take(whole[len(decoded[0]):], end=True)
+        writer.flush()
+        return Finished(answer.text, openai_finish_reason(answer.finish_reason))

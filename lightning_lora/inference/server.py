@@ -94,7 +94,7 @@ class Served:
 
 
 def create_app(model: Any, tokenizer: Any, prompt_format: PromptFormat, model_name: str,
-               defaults: GenerationOptions | None = None, max_batch_size: int = 8) -> FastAPI:
+               defaults: GenerationOptions | None = None, max_batch_size: int = 8, engine: str = "generate") -> FastAPI:
     """The app serving ``model`` as ``model_name``.
 
     Args:
@@ -104,8 +104,9 @@ def create_app(model: Any, tokenizer: Any, prompt_format: PromptFormat, model_na
         model_name: the id clients name in ``model``.
         defaults: decoding settings for the fields a request leaves out (default: greedy, 256 tokens).
         max_batch_size: most non-streaming requests generated together.
+        engine: ``generate`` (transformers) or ``llamacpp`` (llama.cpp: GGUF files written at the first request).
     """
-    worker = Worker(model, tokenizer, max_batch_size)
+    worker = Worker(model, tokenizer, max_batch_size, engine)
     served = Served(model_name, prompt_format, defaults or GenerationOptions(), worker, copy.deepcopy(tokenizer),
                     context_length(model), int(time.time()))
 
