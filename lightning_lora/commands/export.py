@@ -49,8 +49,9 @@ def build_parser() -> ArgumentParser:
                    help="folder: a PEFT adapter or (--merge) a Hugging Face model folder; gguf: the merged model "
                         "as one .gguf file; gguf-lora: the LoRA adapter as a GGUF adapter file for llama.cpp --lora")
     p.add_argument("--gguf_type", type=str | None, default=None,
-                   help="tensor type of the GGUF formats: f16 (default for gguf), bf16, f32 (default for gguf-lora: "
-                        "the adapter is small and keeps its exact values) or q8_0; 1-D tensors stay f32")
+                   help="tensor type of the GGUF formats: bf16 (default for gguf of a bf16 model: its exact weights), "
+                        "f16 (default for gguf of other models), f32 (default for gguf-lora: the adapter is small and "
+                        "keeps its exact values) or q8_0; 1-D tensors stay f32")
     p.add_argument("--config", type=str | None, default=None,
                    help="training config of the checkpoint (default: config.yaml beside the checkpoint, saved by fit)")
     p.add_argument("--merge", action=ActionYesNo, default=False,
@@ -133,12 +134,12 @@ def export_gguf(args: Any, output: Path) -> int:
     )
 
     check_output_file(output, args.overwrite)
-    gguf_type = args.gguf_type or default_gguf_type(args.format)
     if args.model is not None:
         model, tokenizer, prompt, source, method = _exported_folder(Path(resolve_real_spec(args.model)).expanduser())
     else:
         model, tokenizer, prompt, source, method = _checkpoint(args)
     check_model(model)
+    gguf_type = args.gguf_type or default_gguf_type(args.format, model.get_input_embeddings().weight.dtype)
     if args.format == "gguf-lora":
         stored = write_gguf_lora(model, output, gguf_type, prompt, source)
         kind = f"LoRA adapter ({len(stored) // 2} adapted weights)"

@@ -73,9 +73,13 @@ def check_output_file(output: Path, overwrite: bool) -> None:
 
 
 # -- what is exported -------------------------------------------------------------------------------------------------
-def default_gguf_type(fmt: str) -> str:
-    """f16 for a whole model (``gguf``); f32 for an adapter (``gguf-lora``: small, and its values stay exact)."""
-    return "f32" if fmt == "gguf-lora" else "f16"
+def default_gguf_type(fmt: str, weights: torch.dtype | None = None) -> str:
+    """For an adapter (``gguf-lora``) f32: small, and its values stay exact. For a whole model (``gguf``) a 16-bit
+    type: bf16 when its weights are bf16 (the file holds them exactly: f16 would round the smallest values, and on the
+    real Qwen2.5-Coder-0.5B that alone changed 5 of 20 greedy answers), else f16."""
+    if fmt == "gguf-lora":
+        return "f32"
+    return "bf16" if weights == torch.bfloat16 else "f16"
 
 
 def check_lora_method(method: str | None) -> None:
