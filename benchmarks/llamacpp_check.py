@@ -1,7 +1,7 @@
 """llama.cpp against the project's own generation, on a LoRA checkpoint of a fetched real model (Qwen2.5-Coder-0.5B).
 
     .venv/bin/python benchmarks/llamacpp_check.py --ckpt_path checkpoints/<run>/best [--humaneval]
-        [--batch_size 16] [--max_new_tokens 512] [--output results.json]
+        [--batch_size 16] [--max_new_tokens 512] [--single 8] [--output results.json]
 
 Needs llama-cpp-python (``pip install llama-cpp-python``) and the fetched base (``python -m lightning_lora models fetch
 qwen2.5-coder-0.5b-instruct``). The checkpoint is restored as ``generate`` restores it (its config.yaml beside it).
@@ -18,6 +18,10 @@ adapter as a GGUF adapter (``export --format gguf-lora``): (b) is what ``--engin
    model's default protocol, the run's system prompt, greedy, ``--max_new_tokens``) with engine ``generate`` and engine
    ``llamacpp``, both at ``--batch_size``, and each engine's generated tokens per second (writing and loading the GGUF
    files is timed apart, before).
+
+3. ``--single N``: one request at a time (batch 1, as ``generate``, ``chat`` and a server with one user run): the
+   first N HumanEval prompts in a chat prompt, ``--single_tokens`` (64) new tokens each, with engine ``generate`` and
+   engine ``llamacpp`` (each warmed up on one prompt first); generated tokens per second.
 
 Prints a markdown table for ``benchmarks/RESULTS.md``; ``--output`` also writes every figure and answer as JSON.
 """
@@ -108,6 +112,8 @@ def main() -> None:
     parser.add_argument("--batch_size", type=int, default=16, help="sequences llama.cpp (and generate) decode together")
     parser.add_argument("--humaneval", action="store_true", help="also HumanEval pass@1 and tokens/s per engine")
     parser.add_argument("--max_new_tokens", type=int, default=512, help="HumanEval answer budget")
+    parser.add_argument("--single", type=int, default=0, help="also time this many requests one at a time")
+    parser.add_argument("--single_tokens", type=int, default=64, help="new tokens per request with --single")
     parser.add_argument("--output", default=None, help="write every figure and answer as JSON here")
     args = parser.parse_args()
 
@@ -158,6 +164,22 @@ def main() -> None:
         print(f"llamacpp: {same}/{len(runs['generate']['answers'])} answers identical to generate's; the warm-up call "
               f"before timing (files written and loaded unless the check above did) took {setup:.1f} s")
 
+    single = {}
+    if args.single:
+        texts = [restored.prompt.render(tokenizer, "Complete this function:\n" + p.prompt)
+                 for p in load_problems("humaneval").problems[:args.single]]
+        options = GenerationOptions(max_new_tokens=args.single_tokens)
+        for engine in ("generate", "llamacpp"):
+            generate_answers(model, tokenizer, texts[:1], GenerationOptions(max_new_tokens=2), batch_size=1,
+                             progress=False, engine=engine)
+            start = time.perf_counter()
+            answers = generate_answers(model, tokenizer, texts, options, batch_size=1, progress=False, engine=engine)
+            seconds = time.perf_counter() - start
+            tokens = sum(len(tokenizer(a.text, add_special_tokens=False)["input_ids"]) for a in answers)
+            single[engine] = {"seconds": round(seconds, 2), "tokens": tokens, "tokens_per_s": round(tokens / seconds, 1)}
+            print(f"{engine}, one request at a time: {tokens} tokens in {seconds:.1f} s, "
+                  f"{single[engine]['tokens_per_s']} tokens/s", flush=True)
+
     def share(found: dict[str, int]) -> str:
         return (f"{found['prompts']}/{found['of_prompts']} prompts, {found['tokens']}/{found['of_tokens']} tokens "
                 f"({found['tokens'] / max(1, found['of_tokens']):.1%})")
@@ -174,10 +196,15 @@ def main() -> None:
         print(f"| generated tokens/s at batch {args.batch_size} ({threads} threads) | {gen['tokens_per_s']} "
               f"({gen['seconds']:.0f} s) | - | {cpp['tokens_per_s']} ({cpp['seconds']:.0f} s) |")
         print(f"| HumanEval answers identical to the project's | - | - | {same}/{gen['problems']} |")
+    if single:
+        gen, cpp = single["generate"], single["llamacpp"]
+        print(f"| generated tokens/s one request at a time ({args.single} requests, {args.single_tokens} tokens) | "
+              f"{gen['tokens_per_s']} ({gen['seconds']:.0f} s) | - | {cpp['tokens_per_s']} ({cpp['seconds']:.0f} s) |")
     if args.output:
         with open(args.output, "w") as f:
             json.dump({"args": vars(args), "source": restored.source, "agreement": figures,
-                       "tokens": {"project": reference, **variants}, "humaneval": runs}, f, indent=1)
+                       "tokens": {"project": reference, **variants}, "humaneval": runs, "single": single}, f,
+                      indent=1)
 
 
 if __name__ == "__main__":

@@ -46,12 +46,13 @@ PROMPTS = [
 ]
 
 
-def start_server(source: list[str], max_batch_size: int, timeout_s: float = 600.0) -> tuple[subprocess.Popen, str]:
+def start_server(source: list[str], max_batch_size: int, timeout_s: float = 600.0,
+                 engine: str = "generate") -> tuple[subprocess.Popen, str]:
     """The ``serve`` process and its base URL, once it answers ``/v1/models``."""
     import openai
 
     cmd = [sys.executable, "-m", "lightning_lora", "serve", *source, "--host", "127.0.0.1", "--port", "0",
-           "--max_batch_size", str(max_batch_size)]
+           "--max_batch_size", str(max_batch_size), "--engine", engine]
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
     deadline, url = time.monotonic() + timeout_s, None
     assert proc.stderr is not None
@@ -115,15 +116,16 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=4, help="requests per client, one after another")
     parser.add_argument("--max_tokens", type=int, default=64)
     parser.add_argument("--max_batch_size", type=int, default=16, help="serve's --max_batch_size")
+    parser.add_argument("--engine", default="generate", help="serve's --engine: generate or llamacpp")
     parser.add_argument("--json", type=Path, help="also write the rows here")
     args = parser.parse_args()
     import openai
 
     proc, url = start_server(["--model", args.model] if args.model else ["--ckpt_path", args.ckpt_path],
-                             args.max_batch_size)
+                             args.max_batch_size, engine=args.engine)
     try:
         model = openai.OpenAI(base_url=url, api_key="none").models.list().data[0].id
-        run_clients(url, model, 1, 1, 8)  # warm-up, not counted
+        run_clients(url, model, 1, 1, 8)  # warm-up, not counted (llamacpp: writes and loads its GGUF files)
         rows = [run_clients(url, model, c, args.requests, args.max_tokens) for c in args.clients]
     finally:
         proc.send_signal(signal.SIGINT)
@@ -132,7 +134,7 @@ def main() -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
     print(f"serve {' '.join(['--model', args.model] if args.model else ['--ckpt_path', args.ckpt_path])}, "
-          f"--max_batch_size {args.max_batch_size}, greedy, max_tokens {args.max_tokens}, "
+          f"--max_batch_size {args.max_batch_size}, --engine {args.engine}, greedy, max_tokens {args.max_tokens}, "
           f"torch threads {os.environ.get('OMP_NUM_THREADS', 'default')}\n")
     print("| clients | requests | wall s | requests/s | completion tokens/s | p50 latency s | p95 latency s |")
     print("|---:|---:|---:|---:|---:|---:|---:|")

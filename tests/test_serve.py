@@ -145,6 +145,14 @@ def test_an_unknown_engine_is_one_line(capsys):
     assert "--engine must be one of generate, llamacpp, got 'vllm'" in capsys.readouterr().err
 
 
+def test_engine_llamacpp_without_llama_cpp_python_is_one_line_before_the_model_loads(capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "llama_cpp", None)  # import llama_cpp raises ImportError
+    assert main(["serve", "--config", QUICK, "--engine", "llamacpp", "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "engine llamacpp needs llama-cpp-python: pip install llama-cpp-python" in err
+    assert "Loading weights" not in err and "Traceback" not in err
+
+
 def test_models_lists_the_one_model(served):
     assert [m.id for m in served.client.models.list().data] == [NAME]
     assert served.client.models.retrieve(NAME).id == NAME
