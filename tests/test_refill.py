@@ -55,8 +55,23 @@ def test_sampling_is_reproducible_from_the_seed(model, tokenizer):
 def test_an_unknown_engine_is_one_line(model, tokenizer):
     from lightning_lora.errors import UserError
 
-    with pytest.raises(UserError, match="engine must be one of generate, refill, vllm"):
+    with pytest.raises(UserError, match="engine must be one of auto, generate, refill, vllm, llamacpp"):
         generate_answers(model, tokenizer, PROMPTS[:1], engine="nope")
+
+
+def test_auto_picks_refill_only_for_float32_computed_on_the_cpu(model):
+    """``auto`` (the benchmark's default) takes refill where its answers are generate's token for token: float32
+    weights computing in float32 on the CPU; bf16 weights, or float32 under bf16 autocast, keep generate."""
+    import copy
+
+    from lightning_lora.inference.generation import resolve_engine
+
+    assert model.get_input_embeddings().weight.dtype == torch.float32
+    assert resolve_engine(model, "auto") == "refill"
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert resolve_engine(model, "auto") == "generate"
+    assert resolve_engine(copy.deepcopy(model).to(torch.bfloat16), "auto") == "generate"
+    assert resolve_engine(model, "generate") == "generate" and resolve_engine(object(), "auto") == "generate"
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message a machine without CUDA gives")

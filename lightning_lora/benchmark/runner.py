@@ -24,7 +24,7 @@ from lightning_lora.benchmark.sandbox import SandboxConfig
 from lightning_lora.benchmark.scoring import evaluate
 from lightning_lora.benchmark.settings import BenchmarkSettings
 from lightning_lora.errors import UserError
-from lightning_lora.inference.generation import GenerationOptions, generate_answers, truncate_at_stop
+from lightning_lora.inference.generation import GenerationOptions, generate_answers, resolve_engine, truncate_at_stop
 from lightning_lora.problems.sources import Problem, ProblemSet
 
 __all__ = ["FUNCTION_STOP", "default_stop", "generate_samples", "prompt_style_for", "run_benchmark", "truncate_at_stop"]
@@ -131,11 +131,12 @@ def run_benchmark(
                         "stdin problems (use chat or raw).")
     build, prefill = _prompt_builder(tokenizer, kind, style, settings)
     stop = tuple(settings.stop) if settings.stop is not None else default_stop(kind, style)
+    engine = resolve_engine(model, settings.engine)
     start = time.monotonic()
     samples = generate_samples(
         model, tokenizer, problem_list, build_prompt=build, prefill=prefill, n=settings.n, temperature=settings.temperature,
         top_p=settings.top_p, max_new_tokens=settings.max_new_tokens, batch_size=settings.batch_size, stop=stop,
-        seed=settings.seed, progress=settings.progress, engine=settings.engine, draft_tokens=settings.draft_tokens,
+        seed=settings.seed, progress=settings.progress, engine=engine, draft_tokens=settings.draft_tokens,
     )
     generation_s = time.monotonic() - start
     results = evaluate(
@@ -145,5 +146,6 @@ def run_benchmark(
     )
     results["summary"]["generation"] = {**settings.as_dict(), "stop": list(stop), "k": list(settings.k),
                                         "prompt_style": style, "system_prompt": system_prompt_for(style, settings),
-                                        "prefill": prefill, "generation_time_s": round(generation_s, 3)}
+                                        "prefill": prefill, "engine_used": engine,
+                                        "generation_time_s": round(generation_s, 3)}
     return samples, results

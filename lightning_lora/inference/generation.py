@@ -273,8 +273,24 @@ def generate_batch(model: Any, tokenizer: Any, prompt_texts: Sequence[str], opti
 #: longest answer) or ``refill`` (:mod:`lightning_lora.inference.refill`: a finished row is replaced at once, greedy
 #: decoding verifies prompt-lookup drafts, samples of one prompt share its prefill) or ``vllm``
 #: (:mod:`lightning_lora.inference.vllm_engine`: CUDA only, from the model's folder) or ``llamacpp``
-#: (:mod:`lightning_lora.inference.llamacpp_engine`: llama.cpp on the CPU, from GGUF files written on the fly).
-ENGINES = ("generate", "refill", "vllm", "llamacpp")
+#: (:mod:`lightning_lora.inference.llamacpp_engine`: llama.cpp on the CPU, from GGUF files written on the fly), or
+#: ``auto``: :func:`resolve_engine` picks.
+ENGINES = ("auto", "generate", "refill", "vllm", "llamacpp")
+
+
+def resolve_engine(model: Any, engine: str) -> str:
+    """``engine``, or for ``auto`` the engine that is fastest here with the same answers: ``refill`` for a float32
+    model computing in float32 on the CPU (its greedy answers are ``generate``'s token for token: 164/164 HumanEval
+    answers of the real Qwen2.5-Coder-0.5B, 1.61x as fast on 2 cores), else ``generate`` (in bf16 refill's batches
+    change the summation order and flip near-ties; on CUDA it was never measured)."""
+    if engine != "auto":
+        return engine
+    embeddings = model.get_input_embeddings() if hasattr(model, "get_input_embeddings") else None
+    weights = getattr(embeddings, "weight", None)
+    if (isinstance(weights, torch.Tensor) and weights.dtype == torch.float32 and weights.device.type == "cpu"
+            and not torch.is_autocast_enabled("cpu")):
+        return "refill"
+    return "generate"
 
 #: Drafted tokens the ``refill`` engine verifies per row and pass when decoding greedily (0: none).
 DEFAULT_DRAFT_TOKENS = 4
@@ -295,6 +311,7 @@ def generate_answers(model: Any, tokenizer: Any, prompt_texts: Sequence[str], op
     options = options or GenerationOptions()
     if engine not in ENGINES:
         raise UserError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}.")
+    engine = resolve_engine(model, engine)
     if engine == "vllm":
         return _vllm_answers(model, tokenizer, prompt_texts, options, add_special_tokens)
     if engine == "llamacpp":

@@ -108,6 +108,7 @@ def test_run_benchmark_with_a_peft_model(tiny_dir: Path, tokenizer) -> None:
     assert summary["generation"]["prompt_style"] == "chat"  # the tiny tokenizer has a chat template
     assert summary["generation"]["n"] == 2 and summary["generation"]["system_prompt"] == "You write Python."
     assert sum(summary["counts_by_status"].values()) == 6
+    assert summary["generation"]["engine"] == "auto" and summary["generation"]["engine_used"] == "refill"  # float32
 
 
 FUNCTION_PROBLEMS = [Problem("add", 'def add(a, b):\n    """The sum."""\n', kind="function", entry_point="add",
