@@ -180,6 +180,11 @@ def main() -> None:
             print(f"{engine}, one request at a time: {tokens} tokens in {seconds:.1f} s, "
                   f"{single[engine]['tokens_per_s']} tokens/s", flush=True)
 
+    def speeds(label: str, gen: dict, cpp: dict) -> str:
+        """A table row: each engine's generated tokens/s (and seconds)."""
+        return (f"| {label} | {gen['tokens_per_s']} ({gen['seconds']:.0f} s) | - | {cpp['tokens_per_s']} "
+                f"({cpp['seconds']:.0f} s) |")
+
     def share(found: dict[str, int]) -> str:
         return (f"{found['prompts']}/{found['of_prompts']} prompts, {found['tokens']}/{found['of_tokens']} tokens "
                 f"({found['tokens'] / max(1, found['of_tokens']):.1%})")
@@ -193,13 +198,11 @@ def main() -> None:
         gen, cpp = runs["generate"], runs["llamacpp"]
         print(f"| HumanEval pass@1, greedy, {args.max_new_tokens} tokens | {gen['pass@1']:.4f} ({gen['passed']}/"
               f"{gen['problems']}) | - | {cpp['pass@1']:.4f} ({cpp['passed']}/{cpp['problems']}) |")
-        print(f"| generated tokens/s at batch {args.batch_size} ({threads} threads) | {gen['tokens_per_s']} "
-              f"({gen['seconds']:.0f} s) | - | {cpp['tokens_per_s']} ({cpp['seconds']:.0f} s) |")
+        print(speeds(f"generated tokens/s at batch {args.batch_size} ({threads} threads)", gen, cpp))
         print(f"| HumanEval answers identical to the project's | - | - | {same}/{gen['problems']} |")
     if single:
-        gen, cpp = single["generate"], single["llamacpp"]
-        print(f"| generated tokens/s one request at a time ({args.single} requests, {args.single_tokens} tokens) | "
-              f"{gen['tokens_per_s']} ({gen['seconds']:.0f} s) | - | {cpp['tokens_per_s']} ({cpp['seconds']:.0f} s) |")
+        print(speeds(f"generated tokens/s one request at a time ({args.single} requests, {args.single_tokens} "
+                     "tokens)", single["generate"], single["llamacpp"]))
     if args.output:
         with open(args.output, "w") as f:
             json.dump({"args": vars(args), "source": restored.source, "agreement": figures,

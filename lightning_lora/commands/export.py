@@ -132,6 +132,7 @@ def export_gguf(args: Any, output: Path) -> int:
         write_gguf,
         write_gguf_lora,
     )
+    from lightning_lora.models.loading import weights_dtype
 
     check_output_file(output, args.overwrite)
     if args.model is not None:
@@ -139,7 +140,7 @@ def export_gguf(args: Any, output: Path) -> int:
     else:
         model, tokenizer, prompt, source, method = _checkpoint(args)
     check_model(model)
-    gguf_type = args.gguf_type or default_gguf_type(args.format, model.get_input_embeddings().weight.dtype)
+    gguf_type = args.gguf_type or default_gguf_type(args.format, weights_dtype(model))
     if args.format == "gguf-lora":
         stored = write_gguf_lora(model, output, gguf_type, prompt, source)
         kind = f"LoRA adapter ({len(stored) // 2} adapted weights)"

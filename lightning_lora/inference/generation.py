@@ -18,6 +18,7 @@ from tqdm import tqdm
 
 from lightning_lora.errors import UserError
 from lightning_lora.inference.prompting import build_prompt, has_chat_template
+from lightning_lora.models.loading import weights_dtype
 
 #: Default answer budget of ``generate`` and ``chat`` (tokens).
 DEFAULT_MAX_NEW_TOKENS = 256
@@ -279,6 +280,11 @@ def generate_batch(model: Any, tokenizer: Any, prompt_texts: Sequence[str], opti
 ENGINES = ("auto", "generate", "refill", "vllm", "llamacpp")
 
 
+def _float32_on_cpu(model: Any) -> bool:
+    """Whether the model's (base) weights are float32 tensors on the CPU."""
+    return _device(model).type == "cpu" and weights_dtype(model) == torch.float32
+
+
 def resolve_engine(model: Any, engine: str) -> str:
     """``engine``, or for ``auto`` the engine that is fastest here with the same answers: ``refill`` for a float32
     model computing in float32 on the CPU (its greedy answers were ``generate``'s token for token: 164/164 HumanEval
@@ -286,10 +292,7 @@ def resolve_engine(model: Any, engine: str) -> str:
     change the summation order and flip near-ties; on CUDA it was never measured)."""
     if engine != "auto":
         return engine
-    embeddings = model.get_input_embeddings() if hasattr(model, "get_input_embeddings") else None
-    weights = getattr(embeddings, "weight", None)
-    if (isinstance(weights, torch.Tensor) and weights.dtype == torch.float32 and weights.device.type == "cpu"
-            and not torch.is_autocast_enabled("cpu")):
+    if hasattr(model, "get_input_embeddings") and _float32_on_cpu(model) and not torch.is_autocast_enabled("cpu"):
         return "refill"
     return "generate"
 
@@ -402,11 +405,10 @@ def refilled_answers(model: Any, tokenizer: Any, prompts: Sequence[Sequence[int]
     was_training = model.training
     device = _device(model)
     eos_ids = eos_token_ids(model, tokenizer)
-    float32_cpu = device.type == "cpu" and model.get_input_embeddings().weight.dtype == torch.float32
     model.eval()
     try:
         with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []), \
-                (column_major_linears(model) if float32_cpu else nullcontext()):
+                (column_major_linears(model) if _float32_on_cpu(model) else nullcontext()):
             generated = generate_refilled(model, tokenizer, prompts, max_new_tokens=options.max_new_tokens,
                                           eos_ids=eos_ids, stop=options.stop, temperature=options.temperature,
                                           top_p=options.top_p, seed=options.seed, batch_size=batch_size,

@@ -44,6 +44,7 @@ from tqdm import tqdm
 
 from lightning_lora.errors import UserError
 from lightning_lora.inference.refill import AnswerEnd
+from lightning_lora.models.loading import weights_dtype
 
 #: Tokens one ``llama_decode`` call takes at most (decoding rows plus prompt chunks being prefilled).
 CALL_TOKENS = 2048
@@ -94,11 +95,6 @@ class GGUFFiles:
     model: Path
     adapter: Path | None = None
     written: tuple[Path, ...] = field(default=(), compare=False)
-
-
-def weights_dtype(model: Any) -> torch.dtype:
-    """The dtype of the model's (base) weights: its input embedding's."""
-    return model.get_input_embeddings().weight.dtype
 
 
 def _digest(tensors: Iterable[tuple[str, torch.Tensor]], *extra: str) -> str:

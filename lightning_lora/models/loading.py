@@ -79,6 +79,11 @@ def require_gguf(name: str) -> None:
                             "pip install gguf (or pip install -e '.[real]').")
 
 
+def weights_dtype(model: Any) -> torch.dtype:
+    """The dtype of a model's (base) weights: its input embedding's."""
+    return model.get_input_embeddings().weight.dtype
+
+
 def resolve_dtype(dtype: str) -> Any:
     """Map a dtype name from the config to a torch dtype (or ``"auto"``)."""
     if dtype not in DTYPES:
