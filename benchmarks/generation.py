@@ -72,8 +72,12 @@ def main() -> None:
               f"{runs[engine]['cut']} cut at the budget", flush=True)
         if args.score:
             samples = [{"task_id": p.task_id, "completion": prefill + a.text} for p, a in zip(problems, answers)]
-            summary = evaluate(problems, samples, progress=False)["summary"]
+            scored = evaluate(problems, samples, progress=False)
+            summary = scored["summary"]
             runs[engine]["passed"] = summary["problems_passed"]
+            passed = {r["task_id"]: bool(r["passed"]) for r in scored["problems"]}
+            for answer in runs[engine]["answers"]:
+                answer["passed"] = passed.get(answer["task_id"], False)
             print(f"{engine}: pass@1 {summary['pass@k']['pass@1']:.4f} ({summary['problems_passed']}/{len(samples)} "
                   "problems passed)", flush=True)
     first, *others = args.engines
@@ -85,6 +89,10 @@ def main() -> None:
         for task_id, x, y in differing[:3]:
             cut = len(os.path.commonprefix([x, y]))
             print(f"  {task_id} differs after {cut} characters: {x[cut:cut + 60]!r} vs {y[cut:cut + 60]!r}")
+        if args.score:
+            flips = [(x["task_id"], y["passed"]) for x, y in zip(a, b) if x["passed"] != y["passed"]]
+            print(f"{other}: passes where {first} fails: {[t for t, won in flips if won]}; fails where {first} "
+                  f"passes: {[t for t, won in flips if not won]}")
     if args.output:
         with open(args.output, "w") as f:
             json.dump({"args": vars(args), "runs": runs}, f, indent=1)

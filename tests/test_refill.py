@@ -138,3 +138,41 @@ def test_prompt_lookup_drafts_keep_greedy_answers(model, tokenizer):
     assert stats["accepted"] > 0 and stats["accepted"] < stats["drafted"]  # some drafts kept, some rejected
     assert stats["steps"] < plain_stats["steps"]
     assert stats["compactions"] > 0  # rejected drafts' cache columns were dropped along the way
+
+
+def test_drafted_passes_run_ragged_with_the_same_answers_and_no_padding(model, tokenizer):
+    """A drafted pass packs each row's tokens into one sequence: the same answers as padding every row to the
+    longest draft, with only the real tokens run through the model."""
+    from lightning_lora.inference.refill import generate_refilled
+
+    prompts = [tokenizer(("one two three four " * (2 + i)) + "one")["input_ids"] for i in range(5)]
+    plain = generate_refilled(model, tokenizer, prompts, max_new_tokens=60, eos_ids=[], batch_size=3)
+    runs = {}
+    for packed in (True, False):
+        stats: dict[str, int] = {}
+        runs[packed] = generate_refilled(model, tokenizer, prompts, max_new_tokens=60, eos_ids=[], batch_size=3,
+                                         draft_tokens=6, ngram=1, pack_drafts=packed, stats=stats), stats
+    (ragged, ragged_stats), (padded, padded_stats) = runs[True], runs[False]
+    assert ragged == padded == plain
+    assert ragged_stats["draft_steps"] == padded_stats["draft_steps"] > 0
+    assert ragged_stats["positions"] < padded_stats["positions"]
+    # every position run is a kept token or a rejected draft token: nothing else
+    assert ragged_stats["positions"] == (sum(map(len, ragged)) - len(prompts)
+                                         + ragged_stats["drafted"] - ragged_stats["accepted"])
+
+
+def test_models_with_sliding_windows_or_soft_capping_draft_padded(model):
+    """The ragged mask knows neither a sliding window nor soft-capping: such models keep padded drafted passes."""
+    import copy
+
+    from lightning_lora.inference.attention import packed_attention, ragged_ready
+
+    with packed_attention(model):
+        assert ragged_ready(model)
+    assert not ragged_ready(model)  # outside packed attention: transformers' own SDPA
+    for change in ({"sliding_window": 4}, {"attn_logit_softcapping": 30.0}, {"layer_types": ["sliding_attention"] * 2}):
+        other = copy.deepcopy(model)
+        for key, value in change.items():
+            setattr(other.config, key, value)
+        with packed_attention(other):
+            assert not ragged_ready(other), change

@@ -1,13 +1,13 @@
-"""Column-major linear weights while the refill engine decodes a float32 model on the CPU
-(``lightning_lora/inference/weight_layout.py``): same values, same parameters, the same products up to float32
-rounding, the row-major layout back after, and a model that trains afterwards."""
+"""Weight layouts while the refill engine decodes on the CPU (``lightning_lora/inference/weight_layout.py``):
+column-major float32 weights and oneDNN-prepacked bf16/float32 weights keep the values and parameters, give the
+same products (bit for bit in bf16, to float32 rounding in float32), go back after, and the model trains after."""
 
 from __future__ import annotations
 
 import torch
 from transformers import AutoModelForCausalLM, Qwen2Config
 
-from lightning_lora.inference.weight_layout import column_major_linears
+from lightning_lora.inference.weight_layout import column_major_linears, fast_linears, prepacked_linears
 
 
 def _model() -> torch.nn.Module:
@@ -49,4 +49,42 @@ def test_a_model_trains_after_generating_in_inference_mode():
     assert not any(p.is_inference() for p in model.parameters())
     loss = model(input_ids=ids, labels=ids).loss
     loss.backward()
+    assert model.lm_head.weight.grad is not None
+
+
+def test_prepacked_bf16_layers_give_the_same_logits_bit_for_bit():
+    model = _model().to(torch.bfloat16).eval()
+    ids = torch.randint(0, 64, (3, 9))
+    with torch.inference_mode():
+        plain = model(input_ids=ids).logits
+        with prepacked_linears(model) as switched:
+            assert switched == sum(isinstance(m, torch.nn.Linear) for m in model.modules()) > 0
+            packed = model(input_ids=ids).logits
+    assert torch.equal(packed, plain)
+    assert not any("forward" in vars(m) for m in model.modules())  # the layers' own forward back
+
+
+def test_prepacked_float32_layers_agree_to_rounding_and_take_column_major_s_place():
+    model = _model().eval()
+    ids = torch.randint(0, 64, (3, 9))
+    with torch.inference_mode():
+        plain = model(input_ids=ids).logits
+        with fast_linears(model) as switched:
+            weights = [m.weight for m in model.modules() if isinstance(m, torch.nn.Linear)]
+            assert switched == len(weights)  # every layer prepacked, none left for column-major
+            assert all(w.is_contiguous() for w in weights)
+            packed = model(input_ids=ids).logits
+    torch.testing.assert_close(packed, plain, rtol=1e-5, atol=1e-5)
+
+
+def test_no_layout_change_under_autocast_and_training_after_packing():
+    model = _model()
+    ids = torch.randint(0, 64, (2, 8))
+    with torch.autocast("cpu", dtype=torch.bfloat16), fast_linears(model) as switched:
+        assert switched == 0
+    with torch.inference_mode(), fast_linears(model):
+        model(input_ids=ids)
+    with prepacked_linears(model):  # gradients on: the layers multiply as F.linear does, and backward works
+        loss = model(input_ids=ids, labels=ids).loss
+        loss.backward()
     assert model.lm_head.weight.grad is not None

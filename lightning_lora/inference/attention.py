@@ -5,14 +5,21 @@ positions come with a mask (a drafted step, a left-padded prefill): a copy of th
 every step. Here the query heads of a group are folded into the query length instead, so the kernel reads each
 key/value head once; the arithmetic is the same dot products and softmax. One query position, no mask, or no
 grouping: ``transformers``' own SDPA function, unchanged.
+
+A pass with a different number of tokens per row (a drafted pass: each row's last token and its own draft) can run
+*ragged*: the tokens of all rows are packed along one sequence, so the linear layers (most of the work) see no
+padding, while the cache (:class:`RaggedCache`) and attention see them laid out per row, padded to the longest
+(:class:`RaggedLayout`, active within :func:`ragged`).
 """
 
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Any, Iterator
+from contextvars import ContextVar
+from typing import Any, Iterator, Sequence
 
 import torch
+from transformers import DynamicCache
 
 #: The name this attention is registered under with ``transformers``.
 PACKED_SDPA = "lightning_lora_packed_sdpa"
@@ -22,12 +29,19 @@ def packed_sdpa_attention(module: Any, query: torch.Tensor, key: torch.Tensor, v
                           attention_mask: torch.Tensor | None, dropout: float = 0.0, scaling: float | None = None,
                           is_causal: bool | None = None, **kwargs: Any) -> tuple[torch.Tensor, None]:
     """SDPA with the query heads of each key/value group packed along the query length (shapes as transformers'
-    attention functions: query ``[batch, heads, q, dim]``, key/value ``[batch, kv_heads, k, dim]``)."""
+    attention functions: query ``[batch, heads, q, dim]``, key/value ``[batch, kv_heads, k, dim]``). Within
+    :func:`ragged` the query is one packed sequence ``[1, heads, tokens, dim]`` and the mask is the layout's."""
     from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
     groups = getattr(module, "num_key_value_groups", 1)
+    layout = _RAGGED.get()
+    if layout is not None:
+        if kwargs.get("sliding_window") or kwargs.get("softcap") or kwargs.get("position_bias") is not None:
+            raise RuntimeError("a ragged pass reached an attention layer with a sliding window, soft-capping or a "
+                               "position bias; ragged_ready() should have turned it down")
+        query, attention_mask = layout.pad(query), layout.mask
     batch, heads, length, dim = query.shape
-    if (groups == 1 or length == 1 or attention_mask is None or attention_mask.dtype != torch.bool
+    if layout is None and (groups == 1 or length == 1 or attention_mask is None or attention_mask.dtype != torch.bool
             or attention_mask.shape[1] != 1 or kwargs.get("position_bias") is not None or kwargs.get("softcap")
             or key.shape[-1] != value.shape[-1]):
         return sdpa_attention_forward(module, query, key, value, attention_mask, dropout=dropout, scaling=scaling,
@@ -36,7 +50,72 @@ def packed_sdpa_attention(module: Any, query: torch.Tensor, key: torch.Tensor, v
     mask = attention_mask.repeat(1, 1, groups, 1)
     out = torch.nn.functional.scaled_dot_product_attention(packed, key, value, attn_mask=mask, dropout_p=dropout,
                                                            scale=scaling)
-    return out.reshape(batch, heads, length, dim).transpose(1, 2).contiguous(), None
+    out = out.reshape(batch, heads, length, value.shape[-1])
+    if layout is not None:
+        return layout.unpad(out), None
+    return out.transpose(1, 2).contiguous(), None
+
+
+class RaggedLayout:
+    """Where each token of a ragged pass sits: row ``r`` brings ``lengths[r]`` tokens, packed one row after the other
+    along a single sequence; padded per row they fill ``[rows, width]`` (``width`` the longest). ``key_mask``
+    (``[rows, cache + width]``, 1 where a row attends) is the cache's mask with the pass's ``width`` columns added;
+    within the pass a token attends its own row's earlier tokens and itself."""
+
+    def __init__(self, lengths: Sequence[int], key_mask: torch.Tensor) -> None:
+        device = key_mask.device
+        self.rows = torch.tensor([r for r, n in enumerate(lengths) for _ in range(n)], device=device)
+        self.cols = torch.tensor([c for n in lengths for c in range(n)], device=device)
+        self.batch, self.width = len(lengths), max(lengths)
+        keys = key_mask.shape[1]
+        new = torch.arange(keys, device=device) - (keys - self.width)  # a key's place in the pass (< 0: the cache)
+        causal = new[None, :] <= torch.arange(self.width, device=device)[:, None]  # [width, keys]
+        self.mask = key_mask.bool()[:, None, None, :] & causal[None, None]  # [rows, 1, width, keys]
+
+    def pad(self, x: torch.Tensor) -> torch.Tensor:
+        """``[1, heads, tokens, dim]`` packed -> ``[rows, heads, width, dim]`` (zeros where a row has no token)."""
+        out = x.new_zeros(self.batch, x.shape[1], self.width, x.shape[3])
+        out[self.rows, :, self.cols] = x[0].transpose(0, 1)
+        return out
+
+    def unpad(self, x: torch.Tensor) -> torch.Tensor:
+        """``[rows, heads, width, dim]`` -> ``[1, tokens, heads, dim]`` packed (the attention output's layout)."""
+        return x[self.rows, :, self.cols].unsqueeze(0)
+
+
+_RAGGED: ContextVar[RaggedLayout | None] = ContextVar("lightning_lora_ragged", default=None)
+
+
+@contextmanager
+def ragged(layout: RaggedLayout) -> Iterator[None]:
+    """Within the block, a :class:`RaggedCache` and the packed attention read the model's tokens as ``layout``."""
+    token = _RAGGED.set(layout)
+    try:
+        yield
+    finally:
+        _RAGGED.reset(token)
+
+
+class RaggedCache(DynamicCache):
+    """A ``DynamicCache`` that, within :func:`ragged`, stores a packed pass's keys and values padded per row."""
+
+    def update(self, key_states: torch.Tensor, value_states: torch.Tensor, layer_idx: int, *args: Any,
+               **kwargs: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        layout = _RAGGED.get()
+        if layout is not None:
+            key_states, value_states = layout.pad(key_states), layout.pad(value_states)
+        return super().update(key_states, value_states, layer_idx, *args, **kwargs)
+
+
+def ragged_ready(model: Any) -> bool:
+    """Whether ``model``'s passes can run ragged: every attention uses the packed SDPA (within
+    :func:`packed_attention`) and none has a sliding window or soft-capping (which the ragged mask does not apply)."""
+    configs = [m.config for m in model.modules() if hasattr(getattr(m, "config", None), "_attn_implementation")]
+    texts = [getattr(c, "text_config", None) or c for c in configs]
+    return bool(configs) and all(
+        c._attn_implementation == PACKED_SDPA for c in configs) and not any(
+        getattr(t, "sliding_window", None) or getattr(t, "attn_logit_softcapping", None)
+        or "sliding_attention" in (getattr(t, "layer_types", None) or ()) for t in texts)
 
 
 def _register() -> None:

@@ -9,7 +9,6 @@ writes as ``generation_config.json``, so an exported model decodes as ``generate
 from __future__ import annotations
 
 import sys
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
@@ -400,7 +399,7 @@ def refilled_answers(model: Any, tokenizer: Any, prompts: Sequence[Sequence[int]
     """Answers to tokenized prompts through the ``refill`` engine, each cut at its first stop string and with its
     finish reason; the model's train/eval mode and the caller's random state are restored."""
     from lightning_lora.inference.refill import generate_refilled
-    from lightning_lora.inference.weight_layout import column_major_linears
+    from lightning_lora.inference.weight_layout import fast_linears
 
     was_training = model.training
     device = _device(model)
@@ -408,7 +407,7 @@ def refilled_answers(model: Any, tokenizer: Any, prompts: Sequence[Sequence[int]
     model.eval()
     try:
         with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []), \
-                (column_major_linears(model) if _float32_on_cpu(model) else nullcontext()):
+                fast_linears(model):
             generated = generate_refilled(model, tokenizer, prompts, max_new_tokens=options.max_new_tokens,
                                           eos_ids=eos_ids, stop=options.stop, temperature=options.temperature,
                                           top_p=options.top_p, seed=options.seed, batch_size=batch_size,

@@ -31,7 +31,7 @@ from typing import Any, Sequence
 import torch
 from tqdm import tqdm
 
-from lightning_lora.inference.attention import packed_attention
+from lightning_lora.inference.attention import RaggedCache, RaggedLayout, packed_attention, ragged, ragged_ready
 
 
 class _Batch:
@@ -194,7 +194,7 @@ class _Prefilled:
 def generate_refilled(model: Any, tokenizer: Any, prompts: Sequence[Sequence[int]], *, max_new_tokens: int,
                       eos_ids: Sequence[int], stop: Sequence[str] = (), temperature: float = 0.0, top_p: float = 1.0,
                       seed: int = 0, batch_size: int = 16, context: int | None = None, draft_tokens: int = 0,
-                      ngram: int = 2, progress: bool = False, desc: str = "generate",
+                      ngram: int = 2, pack_drafts: bool = True, progress: bool = False, desc: str = "generate",
                       stats: dict[str, int] | None = None) -> list[list[int]]:
     """The generated token ids of each tokenized prompt, in input order, up to and including the token that ended
     it: an end-of-sequence token, the one that completed a stop string, or the last the budget allows
@@ -206,9 +206,14 @@ def generate_refilled(model: Any, tokenizer: Any, prompts: Sequence[Sequence[int
     tokens up to the first it would not have chosen itself, then adds its own next token, so the answer is the one
     token-by-token decoding gives (up to floating-point summation order) in fewer passes over the weights.
 
+    ``pack_drafts`` (where the model allows: :func:`~lightning_lora.inference.attention.ragged_ready`) runs a
+    drafted pass ragged: the rows' tokens packed into one sequence, so a row with a short draft or none adds no
+    padding to the linear layers' work.
+
     ``stats``, when given, is filled with counts: ``steps`` (decoding passes), ``draft_steps``, ``drafted`` and
     ``accepted`` (draft tokens verified and kept), ``prefilled`` (prompt tokens), ``compactions`` (cache rewrites
-    that dropped the columns of rejected draft tokens).
+    that dropped the columns of rejected draft tokens), ``positions`` (token positions run through the model in
+    decoding passes, padding included).
     """
     from transformers import DynamicCache
 
@@ -245,7 +250,7 @@ def generate_refilled(model: Any, tokenizer: Any, prompts: Sequence[Sequence[int
                                        layer.values[row:row + 1, :, width - len(k):]) for layer in layers],
                                      out.logits[row, -1])
         width = max(len(keys[j]) for j in jobs)
-        cache = DynamicCache()
+        cache = RaggedCache()
         for index in range(len(kept[keys[jobs[0]]].layers)):
             cache.update(torch.cat([_left_pad(kept[keys[j]].layers[index][0], width) for j in jobs]),
                          torch.cat([_left_pad(kept[keys[j]].layers[index][1], width) for j in jobs]), index)
@@ -290,12 +295,13 @@ def generate_refilled(model: Any, tokenizer: Any, prompts: Sequence[Sequence[int
 
     speculate = draft_tokens > 0 and temperature <= 0
     counts = stats if stats is not None else {}
-    counts.update(steps=0, draft_steps=0, drafted=0, accepted=0, prefilled=0, compactions=0)
+    counts.update(steps=0, draft_steps=0, drafted=0, accepted=0, prefilled=0, compactions=0, positions=0)
     base = model.get_base_model() if hasattr(model, "get_base_model") else model
 
     def plain_step() -> None:
         """One token per row from the full model."""
         counts["steps"] += 1
+        counts["positions"] += len(batch)
         batch.mask = torch.cat([batch.mask, torch.ones(len(batch), 1, dtype=torch.long)], dim=1)
         out = model(input_ids=batch.last[:, None].to(device), attention_mask=batch.mask.to(device),
                     position_ids=batch.positions[:, None].to(device), use_cache=True, **{cache_name: batch.cache})
@@ -313,20 +319,33 @@ def generate_refilled(model: Any, tokenizer: Any, prompts: Sequence[Sequence[int
         width = 1 + max(len(d) for d in drafts)
         counts["steps"] += 1
         counts["draft_steps"] += 1
+        counts["positions"] += sum(1 + len(d) for d in drafts) if ragged_pass else len(batch) * width
         counts["drafted"] += sum(map(len, drafts))
-        ids = torch.zeros(len(batch), width, dtype=torch.long)
-        ids[:, 0] = batch.last
-        for row, d in enumerate(drafts):
-            ids[row, 1:1 + len(d)] = torch.tensor(d, dtype=torch.long)
         batch.mask = torch.cat([batch.mask, torch.ones(len(batch), width, dtype=torch.long)], dim=1)
-        positions = batch.positions[:, None] + torch.arange(width)
-        out = base.base_model(input_ids=ids.to(device), attention_mask=batch.mask.to(device),
-                              position_ids=positions.to(device), use_cache=True, **{cache_name: batch.cache})
+        if ragged_pass:
+            # the rows' tokens packed into one sequence: the linear layers see no padding
+            lengths = [1 + len(d) for d in drafts]
+            ids = torch.tensor([[t for row, d in enumerate(drafts) for t in (int(batch.last[row]), *d)]])
+            positions = torch.tensor([[int(batch.positions[row]) + c for row, n in enumerate(lengths)
+                                       for c in range(n)]])
+            with ragged(RaggedLayout(lengths, batch.mask.to(device))):
+                out = base.base_model(input_ids=ids.to(device), position_ids=positions.to(device), use_cache=True,
+                                      **{cache_name: batch.cache})
+            hidden = out.last_hidden_state[0]
+        else:
+            ids = torch.zeros(len(batch), width, dtype=torch.long)
+            ids[:, 0] = batch.last
+            for row, d in enumerate(drafts):
+                ids[row, 1:1 + len(d)] = torch.tensor(d, dtype=torch.long)
+            positions = batch.positions[:, None] + torch.arange(width)
+            out = base.base_model(input_ids=ids.to(device), attention_mask=batch.mask.to(device),
+                                  position_ids=positions.to(device), use_cache=True, **{cache_name: batch.cache})
+            # logits only where they are needed: each row's real positions
+            rows = torch.tensor([row for row, d in enumerate(drafts) for _ in range(1 + len(d))])
+            cols = torch.tensor([col for d in drafts for col in range(1 + len(d))])
+            hidden = out.last_hidden_state[rows.to(device), cols.to(device)]
         batch.cache = getattr(out, cache_name)
-        # logits only where they are needed: each row's real positions
-        rows = torch.tensor([row for row, d in enumerate(drafts) for _ in range(1 + len(d))])
-        cols = torch.tensor([col for d in drafts for col in range(1 + len(d))])
-        chosen = base.get_output_embeddings()(out.last_hidden_state[rows.to(device), cols.to(device)])
+        chosen = base.get_output_embeddings()(hidden)
         chosen = chosen.float().argmax(dim=-1).tolist()
         start = 0
         for row, d in enumerate(drafts):
@@ -350,6 +369,7 @@ def generate_refilled(model: Any, tokenizer: Any, prompts: Sequence[Sequence[int
             counts["compactions"] += 1
 
     with packed_attention(model):
+        ragged_pass = pack_drafts and ragged_ready(model)
         try:
             settle(range(0))
             while len(batch):
