@@ -7,6 +7,11 @@
 ``refill:N`` is the refill engine verifying up to N prompt-lookup draft tokens per pass (``refill`` alone: the
 default, ``DEFAULT_DRAFT_TOKENS``; ``refill:0``: one token per pass).
 
+The GPU check of the ``vllm`` engine (issue 24), on a CUDA machine with ``pip install vllm``, the model a folder
+(a ``real:`` model is one once fetched; a fine-tuned checkpoint after ``export --merge``)::
+
+    python benchmarks/generation.py --device cuda --engines generate vllm --score --output vllm_check.json
+
 Both engines get the same rendered prompts (the benchmark's default for the model: the EvalPlus instruct protocol
 with a chat template), the same batch size, dtype, stop strings and budget, greedy. Printed per engine: wall time,
 generated tokens (up to each answer's end, stop strings included) per second, answers cut at the budget; then how
@@ -40,13 +45,16 @@ def main() -> None:
     parser.add_argument("--batch_size", type=int, default=16)
     parser.add_argument("--max_new_tokens", type=int, default=512)
     parser.add_argument("--engines", nargs="+", default=["generate", "refill"],
-                        help="generate, refill, or refill:N (N draft tokens per pass)")
+                        help="generate, refill, refill:N (N draft tokens per pass), vllm, llamacpp")
+    parser.add_argument("--device", default="cpu", help="cpu, or cuda for the GPU engines' check")
     parser.add_argument("--score", action="store_true", help="run each engine's answers on the tests: pass@1")
     parser.add_argument("--output", default=None, help="write the figures and every answer as JSON here")
     args = parser.parse_args()
 
     tokenizer = load_tokenizer(args.model)
-    model = load_causal_lm(args.model, dtype=args.dtype).eval()
+    if args.device != "cpu" and not torch.cuda.is_available():
+        raise SystemExit(f"--device {args.device}: this machine has no CUDA device (run the GPU check on one).")
+    model = load_causal_lm(args.model, dtype=args.dtype).eval().to(args.device)
     problems = load_problems("humaneval").problems[: args.problems]
     style = prompt_style_for(tokenizer, "function", "auto")
     build, prefill = _prompt_builder(tokenizer, "function", style, BenchmarkSettings())

@@ -37,7 +37,7 @@ class BenchmarkSettings:
         max_new_tokens: generation budget per sample.
         batch_size: prompts decoded together (left-padded, KV cache on).
         engine: ``auto`` (the default: ``refill`` for a float32 model on the CPU, where its answers are
-            ``generate``'s token for token and came 1.74x as fast, else ``generate``; see
+            ``generate``'s token for token and came 2.39x as fast, else ``generate``; see
             :func:`~lightning_lora.inference.generation.resolve_engine`) or
             ``generate`` (transformers' ``generate`` per batch: a batch runs to its longest answer) or
             ``refill`` (a finished answer's row is given to the next prompt at once; greedy answers equal up to

@@ -97,14 +97,41 @@ def ragged(layout: RaggedLayout) -> Iterator[None]:
 
 
 class RaggedCache(DynamicCache):
-    """A ``DynamicCache`` that, within :func:`ragged`, stores a packed pass's keys and values padded per row."""
+    """A ``DynamicCache`` that grows in place and, within :func:`ragged`, stores a packed pass's keys and values padded
+    per row. Each layer's keys and values are a view of a longer buffer: a pass writes its new columns into the spare
+    room instead of copying the whole cache (``torch.cat``: 16% of a profiled bf16 refill run on 48 HumanEval prompts
+    of the real 0.5B, 1.4% after; 2-4% of the wall time). Whoever replaces a layer's tensors (dropping rows, joining
+    a batch) just sets new ones: the next pass moves them into a new buffer."""
+
+    #: Spare columns a new buffer gets beyond what the pass needs.
+    ROOM = 128
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._buffers: dict[int, tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]] = {}
 
     def update(self, key_states: torch.Tensor, value_states: torch.Tensor, layer_idx: int, *args: Any,
                **kwargs: Any) -> tuple[torch.Tensor, torch.Tensor]:
         layout = _RAGGED.get()
         if layout is not None:
             key_states, value_states = layout.pad(key_states), layout.pad(value_states)
-        return super().update(key_states, value_states, layer_idx, *args, **kwargs)
+        if layer_idx >= len(self.layers) or not self.layers[layer_idx].is_initialized:
+            return super().update(key_states, value_states, layer_idx, *args, **kwargs)
+        layer = self.layers[layer_idx]
+        keys, values = layer.keys, layer.values
+        length, new = keys.shape[-2], key_states.shape[-2]
+        held = self._buffers.get(layer_idx)
+        if held is None or held[2] is not keys or held[3] is not values or held[0].shape[-2] < length + new:
+            size = (*keys.shape[:-2], length + new + self.ROOM, keys.shape[-1])
+            held = (keys.new_empty(size), values.new_empty(*size[:-1], values.shape[-1]), keys, values)
+            held[0][..., :length, :] = keys
+            held[1][..., :length, :] = values
+        key_buffer, value_buffer = held[0], held[1]
+        key_buffer[..., length:length + new, :] = key_states
+        value_buffer[..., length:length + new, :] = value_states
+        layer.keys, layer.values = key_buffer[..., :length + new, :], value_buffer[..., :length + new, :]
+        self._buffers[layer_idx] = (key_buffer, value_buffer, layer.keys, layer.values)
+        return layer.keys, layer.values
 
 
 def ragged_ready(model: Any) -> bool:

@@ -13,7 +13,9 @@ the others took about 40). Here the decode loop is ours, over the model's own fo
   tokens in its prompt or answer (prompt lookup: code answers repeat their signature, docstring and names), and
   one pass checks every row's draft; a row keeps the drafted tokens the model itself would have chosen, plus the
   model's next token. A pass of 5 tokens per row costs far less than 5 passes of one (every pass reads all
-  the weights), so kept drafts are cheap tokens;
+  the weights), so kept drafts are cheap tokens; the pass runs ragged where the model allows (the rows' tokens
+  packed into one sequence: a row with a short draft or none adds no padding to the linear layers' work);
+- the cache grows in place (spare room after each layer's columns), not by copying it at every pass;
 - ``n`` answers to one prompt (sampling for pass@k) share one prefill: its cache and first logits are kept until
   its last answer is admitted.
 
