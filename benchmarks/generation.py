@@ -46,7 +46,7 @@ def main() -> None:
     parser.add_argument("--max_new_tokens", type=int, default=512)
     parser.add_argument("--engines", nargs="+", default=["generate", "refill"],
                         help="generate, refill, refill:N (N draft tokens per pass), vllm, llamacpp")
-    parser.add_argument("--device", default="cpu", help="cpu, or cuda for the GPU engines' check")
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="cuda for the GPU engines' check")
     parser.add_argument("--score", action="store_true", help="run each engine's answers on the tests: pass@1")
     parser.add_argument("--output", default=None, help="write the figures and every answer as JSON here")
     args = parser.parse_args()

@@ -88,3 +88,17 @@ def test_no_layout_change_under_autocast_and_training_after_packing():
         loss = model(input_ids=ids, labels=ids).loss
         loss.backward()
     assert model.lm_head.weight.grad is not None
+
+
+def test_linear_subclasses_with_their_own_forward_keep_it():
+    class Scaled(torch.nn.Linear):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return 2 * super().forward(x)
+
+    model = torch.nn.Sequential(torch.nn.Linear(8, 8), Scaled(8, 8)).to(torch.bfloat16)
+    x = torch.randn(2, 8).bfloat16()
+    with torch.inference_mode():
+        plain = model(x)
+        with prepacked_linears(model) as switched:
+            assert switched == 1 and "forward" not in vars(model[1])
+            assert torch.equal(model(x), plain)

@@ -59,8 +59,9 @@ _PACKABLE = (torch.bfloat16, torch.float32)
 
 def _packable_linears(model: Any) -> list[torch.nn.Linear]:
     """The model's ``nn.Linear`` layers with a 2-D bfloat16 or float32 CPU weight (LoRA's base layers and adapters
-    included)."""
-    return [m for m in model.modules() if isinstance(m, torch.nn.Linear) and m.weight.dim() == 2
+    included), but for subclasses with a forward of their own (replacing it would change what they compute)."""
+    return [m for m in model.modules() if isinstance(m, torch.nn.Linear)
+            and type(m).forward is torch.nn.Linear.forward and m.weight.dim() == 2
             and m.weight.dtype in _PACKABLE and m.weight.device.type == "cpu"]
 
 
